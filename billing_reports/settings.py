@@ -1,0 +1,27 @@
+"""Settings shared by every command: where the landing folder and the warehouse are (contract section 1)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: The project root: where dbt_project.yml and profiles.yml live.
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+DEFAULT_RAW_DIR = "data/raw"
+DEFAULT_WAREHOUSE = "warehouse/billing.duckdb"
+
+
+def raw_dir() -> Path:
+    """The landing folder: env ``BILLING_RAW_DIR``, default ``data/raw`` (relative to the project)."""
+    return _resolve(os.environ.get("BILLING_RAW_DIR", DEFAULT_RAW_DIR))
+
+
+def warehouse_path() -> Path:
+    """The published DuckDB file: env ``BILLING_WAREHOUSE``, default ``warehouse/billing.duckdb``."""
+    return _resolve(os.environ.get("BILLING_WAREHOUSE", DEFAULT_WAREHOUSE))
+
+
+def _resolve(value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else (PROJECT_DIR / path)

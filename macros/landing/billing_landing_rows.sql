@@ -1,0 +1,228 @@
+{#-
+    Every landed row of one raw table (source `billing`), parsed and judged (R14):
+
+      _row_status   'current'    the accepted version of its key (the latest file wins: upsert)
+                    'superseded' accepted, but a later file re-sent its key
+                    'duplicate'  an exact copy of an earlier row of the same file, collapsed
+                    'rejected'   breaks the contract; _reject_reason says why
+      _reject_reason  the first contract breach found, in words a user can act on
+
+    Column types, keys, required columns, codes and references come from the column `meta` of
+    the source YAML, so the rules live in one place (the Python validator reads the same YAML).
+    `references` are checked against the parent's current rows, passed in as `parents`
+    ({column: relation}); the calling model declares them with `-- depends_on`.
+-#}
+{% macro billing_landing_rows(table_name, parents={}) %}
+    {%- set node = billing_source_node(table_name) -%}
+    {%- if node is none -%}
+        select * from {{ source('billing', table_name) }}
+    {%- else -%}
+    {%- set columns = node.columns.values() | list -%}
+    {%- set key = node.meta.key -%}
+    {%- set min_year = var('min_plausible_year') -%}
+    {%- set max_year = var('max_plausible_year') -%}
+
+with landed as (
+
+    select * from {{ source('billing', table_name) }}
+
+),
+
+parsed as (
+
+    select
+        _source_file,
+        _file_order,
+        _source_row,
+        {{ billing_row_fingerprint(columns | map(attribute='name') | list) }} as _fingerprint,
+        {%- for column in columns %}
+        {{ billing_parse_column(column.name, column.meta.type) }} as {{ column.name }},
+        nullif({{ column.name }}, '') as _raw_{{ column.name }},
+        {%- endfor %}
+
+    from landed
+
+),
+
+checked as (
+
+    select
+        *,
+        case
+            {%- for column in columns if column.meta.required %}
+            when _raw_{{ column.name }} is null
+                then '{{ "missing key" if column.meta.key else "missing required value" }}: {{ column.name }} is empty'
+            {%- endfor %}
+            {%- for column in columns if column.meta.type not in ['text', 'code'] %}
+            when _raw_{{ column.name }} is not null and {{ column.name }} is null
+                then 'unparseable {{ billing_type_words(column.meta.type) }} in {{ column.name }}: '''
+                    || _raw_{{ column.name }} || ''''
+            {%- endfor %}
+            {%- for column in columns if column.meta.type == 'timestamp' %}
+            when extract(year from {{ column.name }}) not between {{ min_year }} and {{ max_year }}
+                then 'implausible timestamp in {{ column.name }} (outside {{ min_year }}-{{ max_year }}): '''
+                    || _raw_{{ column.name }} || ''''
+            {%- endfor %}
+            {%- for column in columns if column.meta.type in ['money', 'count', 'quantity'] %}
+            when {{ column.name }} < 0
+                then 'negative {{ column.name }}: ' || _raw_{{ column.name }}
+            {%- endfor %}
+            {%- for column in columns if column.meta.type == 'code' %}
+            when {{ column.name }} not in ({% for value in column.meta['values'] %}'{{ value }}'{{ ", " if not loop.last }}{% endfor %})
+                then 'unknown {{ column.name }}: ''' || {{ column.name }} || ''''
+            {%- endfor %}
+            {%- for column in columns if column.meta.type == 'timezone' %}
+            when not {{ billing_is_known_timezone(column.name) }}
+                then 'unknown time zone in {{ column.name }}: ''' || {{ column.name }} || ''''
+            {%- endfor %}
+        end as _row_reason,
+        row_number() over (
+            partition by _source_file, _fingerprint order by _source_row
+        ) > 1 as _is_exact_duplicate
+
+    from parsed
+
+),
+
+distinct_rows as (
+
+    select
+        *,
+        count(*) over (
+            partition by _source_file, {{ key | join(', ') }}
+        ) > 1 as _has_conflicting_key
+    from checked
+    where not _is_exact_duplicate
+
+),
+
+{%- for column_name, parent in parents.items() %}
+
+known_{{ column_name }} as (
+
+    select distinct {{ column_name }} from {{ parent }}
+
+),
+{%- endfor %}
+
+judged as (
+
+    select
+        distinct_rows.*,
+        coalesce(
+            distinct_rows._row_reason,
+            case
+                when distinct_rows._has_conflicting_key
+                    then 'duplicate key with different values in one file: {{ key | join(", ") }} = '''
+                        || distinct_rows.{{ key | join(" || ', ' || distinct_rows.") }} || ''''
+                {%- for column_name, parent in parents.items() %}
+                when distinct_rows.{{ column_name }} is not null and known_{{ column_name }}.{{ column_name }} is null
+                    then 'unknown reference: {{ column_name }} '''
+                        || distinct_rows.{{ column_name }} || ''' is not in {{ billing_references_words(columns, column_name) }}'
+                {%- endfor %}
+            end
+        ) as _reject_reason
+
+    from distinct_rows
+    {%- for column_name, parent in parents.items() %}
+    left join known_{{ column_name }}
+        on distinct_rows.{{ column_name }} = known_{{ column_name }}.{{ column_name }}
+    {%- endfor %}
+
+),
+
+versions as (
+
+    select
+        *,
+        case
+            when _reject_reason is not null then 'rejected'
+            when row_number() over (
+                partition by {{ key | join(', ') }}, _reject_reason is null
+                order by _file_order desc, _source_row desc
+            ) = 1 then 'current'
+            else 'superseded'
+        end as _row_status
+    from judged
+
+),
+
+final as (
+
+    select
+        {%- for column in columns %}
+        {{ column.name }},
+        {%- endfor %}
+        _source_file,
+        _file_order,
+        _source_row,
+        _row_status,
+        _reject_reason,
+        _fingerprint
+    from versions
+
+    union all
+
+    select
+        {%- for column in columns %}
+        {{ column.name }},
+        {%- endfor %}
+        _source_file,
+        _file_order,
+        _source_row,
+        'duplicate' as _row_status,
+        'exact duplicate of an earlier row of the same file, collapsed' as _reject_reason,
+        _fingerprint
+    from checked
+    where _is_exact_duplicate
+
+)
+
+select * from final
+    {%- endif -%}
+{% endmacro %}
+
+
+{#- The graph node of a `billing` source table, or none while dbt is only parsing. -#}
+{% macro billing_source_node(table_name) %}
+    {%- if not execute -%}{{ return(none) }}{%- endif -%}
+    {%- for node in graph.sources.values() -%}
+        {%- if node.source_name == 'billing' and node.name == table_name -%}
+            {{ return(node) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ exceptions.raise_compiler_error('No billing source table named ' ~ table_name) }}
+{% endmacro %}
+
+
+{#- The SQL that parses one text column of the landing files into its contract type (null when it does not parse). -#}
+{% macro billing_parse_column(column_name, column_type) -%}
+    {%- set value = "nullif(" ~ column_name ~ ", '')" -%}
+    {%- if column_type == 'timestamp' -%}
+        {{ billing_parse_timestamp(value) }}
+    {%- elif column_type == 'date' -%}
+        case when {{ billing_matches(value, '[0-9]{4}-[0-9]{2}-[0-9]{2}') }} then try_cast({{ value }} as date) end
+    {%- elif column_type == 'boolean' -%}
+        case lower({{ value }}) when 'true' then true when 'false' then false end
+    {%- elif column_type == 'count' -%}
+        case when {{ billing_matches(value, '-?[0-9]+') }} then try_cast({{ value }} as bigint) end
+    {%- elif column_type == 'quantity' -%}
+        case when {{ billing_matches(value, '-?[0-9]+(\\.[0-9]{1,4})?') }} then try_cast({{ value }} as decimal(18, 4)) end
+    {%- elif column_type in ['money', 'signed_money'] -%}
+        case when {{ billing_matches(value, '-?[0-9]+(\\.[0-9]{1,2})?') }} then try_cast({{ value }} as decimal(18, 2)) end
+    {%- else -%}
+        {{ value }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro billing_type_words(column_type) -%}
+    {{ {'timestamp': 'timestamp', 'date': 'date (YYYY-MM-DD)', 'boolean': 'boolean (true/false)',
+        'count': 'whole number', 'quantity': 'number', 'money': 'amount (up to 2 decimals)',
+        'signed_money': 'amount (up to 2 decimals)'}.get(column_type, column_type) }}
+{%- endmacro %}
+
+
+{% macro billing_references_words(columns, column_name) -%}
+    {%- for column in columns if column.name == column_name -%}{{ column.meta.references }}{%- endfor -%}
+{%- endmacro %}

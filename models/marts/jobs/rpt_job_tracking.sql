@@ -1,0 +1,71 @@
+-- One row per job: its current status (R6), its documents and its completion (R2, R3).
+with jobs as (
+
+    select
+        job_id,
+        client_id,
+        job_name,
+        created_at,
+        ops_approval_required,
+        customer_approval_required
+    from {{ ref('stg_billing__jobs') }}
+
+),
+
+current_statuses as (
+
+    select * from {{ ref('int_jobs_current_status') }}
+
+),
+
+jobs_completed as (
+
+    select
+        job_id,
+        job_completed_at,
+        job_complete_date,
+        is_complete
+    from {{ ref('int_jobs_completed') }}
+
+),
+
+document_counts as (
+
+    select
+        job_id,
+        count(*) as document_count,
+        count(case when is_pulled then 1 end) as pulled_document_count
+    from {{ ref('fct_documents') }}
+    group by job_id
+
+),
+
+final as (
+
+    select
+        jobs.client_id,
+        jobs.job_id,
+        jobs.job_name,
+        current_statuses.current_status_code,
+        current_statuses.current_status_label,
+        current_statuses.current_status_at,
+        coalesce(document_counts.document_count, 0) as document_count,
+        jobs_completed.job_completed_at,
+        jobs_completed.job_complete_date,
+        coalesce(jobs_completed.is_complete, false) as is_complete,
+        current_statuses.current_step_order,
+        coalesce(document_counts.pulled_document_count, 0) as pulled_document_count,
+        jobs.created_at,
+        coalesce(jobs.ops_approval_required, false) as ops_approval_required,
+        coalesce(jobs.customer_approval_required, false) as customer_approval_required
+    from jobs
+    left join current_statuses
+        on jobs.job_id = current_statuses.job_id
+    left join jobs_completed
+        on jobs.job_id = jobs_completed.job_id
+    left join document_counts
+        on jobs.job_id = document_counts.job_id
+
+)
+
+select * from final

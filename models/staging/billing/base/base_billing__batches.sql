@@ -1,0 +1,6 @@
+{{ billing_landing_rows(
+    'batches',
+    parents={
+        'job_id': ref('stg_billing__jobs'),
+    },
+) }}

@@ -1,0 +1,1 @@
+{{ billing_landing_rows('clients') }}

@@ -1,0 +1,6 @@
+{{ billing_landing_rows(
+    'customers',
+    parents={
+        'client_id': ref('stg_billing__clients'),
+    },
+) }}

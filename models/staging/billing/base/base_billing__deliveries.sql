@@ -1,0 +1,6 @@
+{{ billing_landing_rows(
+    'deliveries',
+    parents={
+        'document_id': ref('stg_billing__documents'),
+    },
+) }}

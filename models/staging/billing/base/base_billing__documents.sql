@@ -1,0 +1,7 @@
+{{ billing_landing_rows(
+    'documents',
+    parents={
+        'client_id': ref('stg_billing__clients'),
+        'job_id': ref('stg_billing__jobs'),
+    },
+) }}

@@ -1,0 +1,9 @@
+{{ billing_landing_rows(
+    'fees',
+    parents={
+        'client_id': ref('stg_billing__clients'),
+        'job_id': ref('stg_billing__jobs'),
+        'batch_id': ref('stg_billing__batches'),
+        'document_id': ref('stg_billing__documents'),
+    },
+) }}

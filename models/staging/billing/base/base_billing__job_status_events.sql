@@ -1,0 +1,6 @@
+{{ billing_landing_rows(
+    'job_status_events',
+    parents={
+        'job_id': ref('stg_billing__jobs'),
+    },
+) }}
