@@ -1,25 +1,30 @@
-"""Running dbt for a landing folder and a warehouse file, in-process, with clear errors."""
+"""Running dbt for a landing folder and a warehouse file, with clear errors.
+
+dbt runs in a child process: dbt-duckdb keeps its DuckDB connection open for the life of the
+process, which would block this process from opening the warehouse afterwards, and a child
+process can be stopped cleanly.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from billing_reports.settings import PROJECT_DIR
 
 
-class DbtFailure(RuntimeError):
-    """dbt ran but a model or an error-severity test failed."""
-
-
 @dataclass
 class DbtResult:
     success: bool
-    failures: list[str]
-    results: list[dict]
+    returncode: int
+    failures: list[str] = field(default_factory=list)
+    results: list[dict] = field(default_factory=list)
+    elapsed_seconds: float | None = None
 
 
 def run_dbt(
@@ -30,43 +35,70 @@ def run_dbt(
     dbt_vars: dict | None = None,
     extra_args: Sequence[str] = (),
     quiet: bool = False,
+    target_path: Path | None = None,
+    on_line: Callable[[str], None] | None = None,
 ) -> DbtResult:
     """Run ``dbt <command>`` at the project root against ``raw_dir`` and ``warehouse``.
 
-    The landing folder and warehouse are handed to dbt through the contract's environment
-    variables, so a plain ``dbt build`` with the same settings gives the same result.
+    The landing folder and warehouse reach dbt through the contract's environment variables, so a
+    plain ``dbt build`` with the same settings gives the same result. dbt's output goes to
+    ``on_line`` (default: this process's stderr) line by line, as progress.
     """
-    from dbt.cli.main import dbtRunner  # imported lazily: dbt is slow to import
-
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    previous = {key: os.environ.get(key) for key in ("BILLING_RAW_DIR", "BILLING_WAREHOUSE")}
-    os.environ["BILLING_RAW_DIR"] = str(raw_dir)
-    os.environ["BILLING_WAREHOUSE"] = str(warehouse)
-    args = [command, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
+    target = Path(target_path) if target_path else PROJECT_DIR / "target"
+    env = dict(os.environ)
+    env["BILLING_RAW_DIR"] = str(raw_dir)
+    env["BILLING_WAREHOUSE"] = str(warehouse)
+    env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    args = [
+        sys.executable, "-c", "import sys; from dbt.cli.main import cli; sys.exit(cli())",
+        command,
+        "--project-dir", str(PROJECT_DIR),
+        "--profiles-dir", str(PROJECT_DIR),
+        "--target-path", str(target),
+        "--log-path", str(target / "logs"),
+    ]
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars)]
     if quiet:
         args += ["--quiet"]
     args += list(extra_args)
+    emit = on_line or (lambda line: print(line, file=sys.stderr, flush=True))
+    process = subprocess.Popen(
+        args, cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    output: list[str] = []
+    assert process.stdout is not None
+    for line in process.stdout:
+        line = line.rstrip("\n")
+        output.append(line)
+        emit(line)
+    returncode = process.wait()
+
+    results, failures, elapsed = _read_run_results(target / "run_results.json")
+    if returncode != 0 and not failures:
+        tail = "\n".join(output[-20:])
+        failures.append(f"dbt {command} exited with code {returncode}:\n{tail}")
+    return DbtResult(
+        success=returncode == 0,
+        returncode=returncode,
+        failures=failures,
+        results=results,
+        elapsed_seconds=elapsed,
+    )
+
+
+def _read_run_results(path: Path) -> tuple[list[dict], list[str], float | None]:
     try:
-        outcome = dbtRunner().invoke(args)
-    finally:
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-    results: list[dict] = []
-    failures: list[str] = []
-    if outcome.result is not None and hasattr(outcome.result, "results"):
-        for item in outcome.result.results:
-            status = str(getattr(item, "status", ""))
-            name = getattr(getattr(item, "node", None), "unique_id", "?")
-            results.append(
-                {"node": name, "status": status, "seconds": getattr(item, "execution_time", None)}
-            )
-            if status in ("error", "fail", "runtime error"):
-                failures.append(f"{name}: {status}: {getattr(item, 'message', '')}")
-    if outcome.exception is not None:
-        failures.append(f"dbt could not run: {outcome.exception}")
-    return DbtResult(success=bool(outcome.success), failures=failures, results=results)
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return [], [], None
+    results, failures = [], []
+    for item in data.get("results", []):
+        status = item.get("status")
+        results.append(
+            {"node": item.get("unique_id"), "status": status, "seconds": item.get("execution_time")}
+        )
+        if status in ("error", "fail", "runtime error"):
+            failures.append(f"{item.get('unique_id')}: {status}: {item.get('message')}")
+    return results, failures, data.get("elapsed_time")
