@@ -67,7 +67,7 @@ def _dbt_vars(text: str) -> dict:
     except json.JSONDecodeError as error:
         raise argparse.ArgumentTypeError(f"--vars must be a JSON object: {error}") from error
     if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError("--vars must be a JSON object, e.g. '{\"as_of\": \"2026-10-01T00:00:00Z\"}'")
+        raise argparse.ArgumentTypeError('--vars must be a JSON object, e.g. \'{"as_of": "2026-10-01T00:00:00Z"}\'')
     return value
 
 
@@ -77,7 +77,7 @@ def add_dbt_vars_option(parser: argparse.ArgumentParser) -> None:
         type=_dbt_vars,
         default={},
         metavar="JSON",
-        help="dbt vars passed through, e.g. '{\"as_of\": \"2026-10-31T12:00:00Z\", \"cad_to_usd_rate\": 0.73}'",
+        help='dbt vars passed through, e.g. \'{"as_of": "2026-10-31T12:00:00Z", "cad_to_usd_rate": 0.73}\'',
     )
 
 

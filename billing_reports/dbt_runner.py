@@ -51,12 +51,18 @@ def run_dbt(
     env["BILLING_WAREHOUSE"] = str(warehouse)
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     args = [
-        sys.executable, "-c", "import sys; from dbt.cli.main import cli; sys.exit(cli())",
+        sys.executable,
+        "-c",
+        "import sys; from dbt.cli.main import cli; sys.exit(cli())",
         command,
-        "--project-dir", str(PROJECT_DIR),
-        "--profiles-dir", str(PROJECT_DIR),
-        "--target-path", str(target),
-        "--log-path", str(target / "logs"),
+        "--project-dir",
+        str(PROJECT_DIR),
+        "--profiles-dir",
+        str(PROJECT_DIR),
+        "--target-path",
+        str(target),
+        "--log-path",
+        str(target / "logs"),
     ]
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars)]
@@ -96,9 +102,7 @@ def _read_run_results(path: Path) -> tuple[list[dict], list[str], float | None]:
     results, failures = [], []
     for item in data.get("results", []):
         status = item.get("status")
-        results.append(
-            {"node": item.get("unique_id"), "status": status, "seconds": item.get("execution_time")}
-        )
+        results.append({"node": item.get("unique_id"), "status": status, "seconds": item.get("execution_time")})
         if status in ("error", "fail", "runtime error"):
             failures.append(f"{item.get('unique_id')}: {status}: {item.get('message')}")
     return results, failures, data.get("elapsed_time")

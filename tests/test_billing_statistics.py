@@ -49,8 +49,10 @@ def test_unreleased_print_batch_keeps_job_incomplete(query):
     assert query("select job_completed_at, is_complete from marts.rpt_job_tracking where job_id = 'J4'") == [
         (None, False)
     ]
-    assert query("select count(*) from marts.rpt_billing_statistics where job_complete_date = '2026-03-06' "
-                 "and delivery_method = 'us_mail'") == [(0,)]
+    assert query(
+        "select count(*) from marts.rpt_billing_statistics where job_complete_date = '2026-03-06' "
+        "and delivery_method = 'us_mail'"
+    ) == [(0,)]
 
 
 def test_job_with_only_pulled_documents_completes_at_its_job_complete_event(query):
@@ -79,6 +81,6 @@ def test_inclusive_date_range_filter(query):
 
 def test_document_for_unknown_job_never_reaches_reports(query):
     assert query("select count(*) from marts.fct_documents where document_id = 'D999'") == [(0,)]
-    assert query(
-        "select source_table, source_row, reason from ops.rejected_rows where record_key = 'D999'"
-    ) == [("documents", 18, "unknown reference: job_id 'J404' is not in jobs")]
+    assert query("select source_table, source_row, reason from ops.rejected_rows where record_key = 'D999'") == [
+        ("documents", 18, "unknown reference: job_id 'J404' is not in jobs")
+    ]

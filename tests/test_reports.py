@@ -10,9 +10,16 @@ from decimal import Decimal
 D = Decimal
 
 STEP_CODES = [
-    "PARSING_LOADING", "GENERATING_PDF", "AWAITING_OPS_APPROVAL", "AWAITING_CUSTOMER_APPROVAL",
-    "PRINTING", "SENDING_ELECTRONIC", "ELECTRONIC_SCHEDULED", "PRINTING_COMPLETE",
-    "DELIVERED_TO_POST_OFFICE", "JOB_COMPLETE",
+    "PARSING_LOADING",
+    "GENERATING_PDF",
+    "AWAITING_OPS_APPROVAL",
+    "AWAITING_CUSTOMER_APPROVAL",
+    "PRINTING",
+    "SENDING_ELECTRONIC",
+    "ELECTRONIC_SCHEDULED",
+    "PRINTING_COMPLETE",
+    "DELIVERED_TO_POST_OFFICE",
+    "JOB_COMPLETE",
 ]
 
 
@@ -38,8 +45,16 @@ def test_every_job_has_ten_steps_in_order(query):
 def test_email_only_job_steps(query):
     # J1: no approvals, no print, no delay; JOB_COMPLETE is current and shows done.
     assert states(query, "J1") == [
-        "done", "done", "not_applicable", "not_applicable", "not_applicable",
-        "done", "not_applicable", "not_applicable", "not_applicable", "done",
+        "done",
+        "done",
+        "not_applicable",
+        "not_applicable",
+        "not_applicable",
+        "done",
+        "not_applicable",
+        "not_applicable",
+        "not_applicable",
+        "done",
     ]
     assert steps(query, "J1")[9][3] == datetime(2026, 3, 2, 3, 31)
 
@@ -47,8 +62,16 @@ def test_email_only_job_steps(query):
 def test_printing_job_with_unreleased_batch_is_current_at_printing(query):
     rows = steps(query, "J4")
     assert [row[2] for row in rows] == [
-        "done", "done", "not_applicable", "not_applicable", "current",
-        "not_applicable", "not_applicable", "pending", "pending", "pending",
+        "done",
+        "done",
+        "not_applicable",
+        "not_applicable",
+        "current",
+        "not_applicable",
+        "not_applicable",
+        "pending",
+        "pending",
+        "pending",
     ]
     # Step 9 shows the latest post-office due date of the print batches (no event yet).
     assert rows[8][4] == date(2026, 3, 8)
@@ -58,8 +81,16 @@ def test_printing_job_with_unreleased_batch_is_current_at_printing(query):
 def test_dated_steps_come_from_events_else_batches(query):
     rows = steps(query, "J6")
     assert [row[2] for row in rows] == [
-        "done", "done", "not_applicable", "not_applicable", "done",
-        "done", "done", "done", "done", "done",
+        "done",
+        "done",
+        "not_applicable",
+        "not_applicable",
+        "done",
+        "done",
+        "done",
+        "done",
+        "done",
+        "done",
     ]
     assert rows[6][4] == date(2026, 3, 9)  # ELECTRONIC_SCHEDULED event's status_date
     assert rows[8][4] == date(2026, 3, 10)  # no status_date on the event: BP6's post_office_due_date
@@ -71,8 +102,16 @@ def test_event_tie_goes_to_the_later_step(query):
         ("AWAITING_OPS_APPROVAL", datetime(2026, 3, 10, 14, 5))
     ]
     assert states(query, "J7") == [
-        "done", "done", "current", "not_applicable", "not_applicable",
-        "pending", "not_applicable", "not_applicable", "not_applicable", "pending",
+        "done",
+        "done",
+        "current",
+        "not_applicable",
+        "not_applicable",
+        "pending",
+        "not_applicable",
+        "not_applicable",
+        "not_applicable",
+        "pending",
     ]
 
 
@@ -80,30 +119,51 @@ def test_step_skipped_without_event_before_current_is_done(query):
     # J8: ops approval required but no event; the job is awaiting customer approval.
     rows = steps(query, "J8")
     assert [row[2] for row in rows] == [
-        "done", "done", "done", "current", "pending",
-        "pending", "not_applicable", "pending", "pending", "pending",
+        "done",
+        "done",
+        "done",
+        "current",
+        "pending",
+        "pending",
+        "not_applicable",
+        "pending",
+        "pending",
+        "pending",
     ]
     assert rows[2][3] is None
 
 
 def test_job_without_events_or_documents(query):
-    assert query("select current_status_code, document_count, is_complete from marts.rpt_job_tracking "
-                 "where job_id = 'J9'") == [(None, 0, False)]
+    assert query(
+        "select current_status_code, document_count, is_complete from marts.rpt_job_tracking where job_id = 'J9'"
+    ) == [(None, 0, False)]
     assert states(query, "J9") == [
-        "pending", "pending", "not_applicable", "not_applicable", "not_applicable",
-        "not_applicable", "not_applicable", "not_applicable", "not_applicable", "pending",
+        "pending",
+        "pending",
+        "not_applicable",
+        "not_applicable",
+        "not_applicable",
+        "not_applicable",
+        "not_applicable",
+        "not_applicable",
+        "not_applicable",
+        "pending",
     ]
 
 
 def test_item_counts_per_delivery_method(query):
-    rows = query("select job_id, delivery_method, document_count from marts.rpt_job_delivery_counts "
-                 "where job_id in ('J2', 'J7') order by 1, 2")
+    rows = query(
+        "select job_id, delivery_method, document_count from marts.rpt_job_delivery_counts "
+        "where job_id in ('J2', 'J7') order by 1, 2"
+    )
     assert rows == [("J2", "pull", 1), ("J2", "us_mail", 2), ("J7", "email", 1), ("J7", "pull", 1)]
 
 
 def test_pulled_documents_count_as_pull_class_t(query):
-    rows = query("select document_id, delivery_channel, delivery_method, pull_class, is_pulled "
-                 "from marts.fct_documents where is_pulled order by 1")
+    rows = query(
+        "select document_id, delivery_channel, delivery_method, pull_class, is_pulled "
+        "from marts.fct_documents where is_pulled order by 1"
+    )
     assert rows == [
         ("D203", "email", "pull", "T", True),
         ("D501", "us_mail", "pull", "T", True),
@@ -113,8 +173,10 @@ def test_pulled_documents_count_as_pull_class_t(query):
 
 
 def test_job_approval_lists_jobs_awaiting_approval(query):
-    rows = query("select client_id, job_id, approval_stage, awaiting_since, document_count, amount_due, "
-                 "pulled_document_count from marts.rpt_job_approval order by job_id")
+    rows = query(
+        "select client_id, job_id, approval_stage, awaiting_since, document_count, amount_due, "
+        "pulled_document_count from marts.rpt_job_approval order by job_id"
+    )
     assert rows == [
         ("C2", "J7", "ops", datetime(2026, 3, 10, 14, 5), 2, D("150.50"), 1),
         ("C1", "J8", "customer", datetime(2026, 3, 11, 13, 20), 2, D("30.00"), 0),
@@ -203,8 +265,10 @@ def test_job_activity_reports_for_completed_jobs(query):
 
 
 def test_job_activity_recipients_are_primary_support_and_billing_valid_at_completion(query):
-    rows = query("select job_id, list(contact_id order by contact_id) from marts.rpt_job_activity_recipients "
-                 "group by 1 order by 1")
+    rows = query(
+        "select job_id, list(contact_id order by contact_id) from marts.rpt_job_activity_recipients "
+        "group by 1 order by 1"
+    )
     # CT2's primary role ended on 1 February; CT5 is a viewer.
     assert rows == [
         ("J1", ["CT1", "CT3"]),
@@ -257,12 +321,18 @@ def test_every_public_model_has_the_contract_columns(query):
         "rpt_rule_change_audit": "client_id, change_id, rule_id, requested_by_contact_id, requested_at, applied_at, is_authorized",
     }
     for model, columns in contract.items():
-        present = {row[0] for row in query(
-            "select column_name from information_schema.columns where table_schema = 'marts' and table_name = ?",
-            [model],
-        )}
+        present = {
+            row[0]
+            for row in query(
+                "select column_name from information_schema.columns where table_schema = 'marts' and table_name = ?",
+                [model],
+            )
+        }
         missing = [column for column in columns.split(", ") if column not in present]
         assert not missing, f"{model} lacks {missing}"
-    assert {row[0] for row in query(
-        "select column_name from information_schema.columns where table_schema = 'ops' and table_name = 'rejected_rows'"
-    )} >= {"source_table", "source_file", "source_row", "reason"}
+    assert {
+        row[0]
+        for row in query(
+            "select column_name from information_schema.columns where table_schema = 'ops' and table_name = 'rejected_rows'"
+        )
+    } >= {"source_table", "source_file", "source_row", "reason"}

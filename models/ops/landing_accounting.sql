@@ -1,3 +1,4 @@
+-- noqa: disable=LT02
 -- One row per raw table: what landed and what became of it (R14). For every table,
 -- rows_landed = rows_accepted + rows_rejected + duplicates_collapsed; rows in a file rejected
 -- whole are not read, and are counted in files_rejected instead.

@@ -1,3 +1,4 @@
+-- noqa: disable=LT02
 -- One row per landed row kept out of the reports (R14), and one per landing file rejected whole
 -- or row the CSV reader could not take: table, file, row number and the reason.
 {%- set tables = billing_landing_tables() %}

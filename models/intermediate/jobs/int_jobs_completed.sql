@@ -146,9 +146,9 @@ completion as (
         case
             when has_electronic_part and has_print_part
                 then case
-                    when electronic_sent_at is not null and print_sent_at is not null
-                        then greatest(electronic_sent_at, print_sent_at)
-                end
+                        when electronic_sent_at is not null and print_sent_at is not null
+                            then greatest(electronic_sent_at, print_sent_at)
+                    end
             when has_electronic_part then electronic_sent_at
             when has_print_part then print_sent_at
             else job_complete_event_at

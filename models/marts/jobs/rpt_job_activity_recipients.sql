@@ -39,7 +39,7 @@ recipients as (
     inner join contacts
         on
             job_activity.client_id = contacts.client_id
-            and (contacts.valid_from is null or contacts.valid_from <= job_activity.completed_at)
+            and (contacts.valid_from is null or job_activity.completed_at >= contacts.valid_from)
             and (contacts.valid_to is null or job_activity.completed_at < contacts.valid_to)
 
 )

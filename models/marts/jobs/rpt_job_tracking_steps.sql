@@ -137,13 +137,14 @@ job_steps as (
             when 'no_customer_approval' then not job_facts.customer_approval_required
             when 'no_print' then not job_facts.has_print_document
             when 'no_electronic' then not job_facts.has_electronic_document
-            when 'no_electronic_delay' then not (
-                job_facts.has_electronic_document
-                and (
-                    step_events.entered_at is not null
-                    or job_facts.earliest_scheduled_send_date is not null
-                )
-            )
+            when 'no_electronic_delay'
+                then not (
+                        job_facts.has_electronic_document
+                        and (
+                            step_events.entered_at is not null
+                            or job_facts.earliest_scheduled_send_date is not null
+                        )
+                    )
             else false
         end as is_not_applicable
     from job_facts

@@ -54,7 +54,7 @@ upload_rules as (
     inner join timed_start_rules
         on
             file_uploads.client_id = timed_start_rules.client_id
-            and timed_start_rules.valid_from <= file_uploads.uploaded_at
+            and file_uploads.uploaded_at >= timed_start_rules.valid_from
             and (timed_start_rules.valid_to is null or file_uploads.uploaded_at < timed_start_rules.valid_to)
 
 ),

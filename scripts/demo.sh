@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The main job on a fresh machine: set up, generate demo data, refresh the warehouse, open the dashboard.
+#   DOCUMENTS=200000 PORT=8501 scripts/demo.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+# shellcheck disable=SC1091
+. .venv/bin/activate
+export BILLING_RAW_DIR="${BILLING_RAW_DIR:-data/raw}"
+export BILLING_WAREHOUSE="${BILLING_WAREHOUSE:-warehouse/billing.duckdb}"
+if [ ! -d "$BILLING_RAW_DIR/documents" ]; then
+    billing-reports generate --out "$BILLING_RAW_DIR" --documents "${DOCUMENTS:-50000}" --seed "${SEED:-42}"
+fi
+if billing-reports --help | grep -q ' refresh '; then
+    billing-reports refresh
+else
+    billing-reports build
+fi
+if billing-reports --help | grep -q ' serve '; then
+    exec billing-reports serve --port "${PORT:-8501}"
+fi
