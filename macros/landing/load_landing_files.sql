@@ -94,7 +94,11 @@
         {% endfor %}
 
         {% if missing %}
-            {% if header | select('match', '^column[0-9]+$') | list | length == header | length %}
+            {% set generated_names = [] %}
+            {% for name in header %}
+                {% if modules.re.match('^column[0-9]+$', name) %}{% do generated_names.append(name) %}{% endif %}
+            {% endfor %}
+            {% if generated_names | length == header | length %}
                 {% set message = 'file rejected whole: it has no header row (empty, not CSV, or not UTF-8); expected columns: ' ~ columns | join(', ') %}
             {% else %}
                 {% set message = 'file rejected whole: header lacks required column(s): ' ~ missing | join(', ') %}

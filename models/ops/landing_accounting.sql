@@ -36,7 +36,7 @@ landing_files as (
         source_table,
         count(*) as files_seen,
         count(case when file_status = 'rejected' then 1 end) as files_rejected,
-        coalesce(sum(rows_unreadable), 0) as rows_unreadable
+        cast(coalesce(sum(rows_unreadable), 0) as bigint) as rows_unreadable
     from {{ source('landing_audit', '_landing_files') }}
     group by source_table
 

@@ -57,7 +57,7 @@ batch_documents as (
         count(*) as document_count,
         count(case when is_invoice then 1 end) as invoice_count,
         count(case when is_statement then 1 end) as statement_count,
-        sum(page_count) as page_count
+        cast(sum(page_count) as bigint) as page_count
     from documents
     group by batch_id
 
