@@ -116,6 +116,8 @@
             {% do run_query(reject_sql) %}
             {% do log('REJECTED ' ~ file ~ ': ' ~ message, info=true) %}
         {% else %}
+            {#- The reader's reject tables keep earlier scans' errors: start each file afresh. -#}
+            {% do run_query('drop table if exists reject_errors; drop table if exists reject_scans') %}
             {% set load_sql %}
                 insert into raw.{{ table }}
                 select
@@ -123,44 +125,47 @@
                     {{ billing_sql_string(file) }} as _source_file,
                     {{ file_order }} as _file_order,
                     row_number() over () as _source_row
-                from read_csv({{ billing_sql_string(file) }}, {{ billing_csv_options() }});
-
-                create or replace temporary table _billing_file_rejects as
-                select
-                    errors.line as source_line,
-                    errors.line - 1 as source_row,
-                    errors.error_type || ': ' || errors.error_message as reason,
-                    errors.csv_line as raw_record
-                from reject_errors as errors;
-
-                -- Rows after an unreadable row were numbered without it: shift them back into place.
-                update raw.{{ table }} as landed
-                set _source_row = landed._source_row + (
-                    select count(*)
-                    from (
-                        select source_row - row_number() over (order by source_row) as accepted_before
-                        from _billing_file_rejects
-                    ) as shifts
-                    where shifts.accepted_before < landed._source_row
-                )
-                where landed._source_file = {{ billing_sql_string(file) }}
-                    and exists (select 1 from _billing_file_rejects);
-
-                insert into raw._landing_rejects
-                select
-                    {{ billing_sql_string(table) }}, {{ billing_sql_string(file) }},
-                    source_row, source_line, 'unreadable row: ' || reason, raw_record
-                from _billing_file_rejects;
-
-                insert into raw._landing_files
-                select
-                    {{ billing_sql_string(table) }}, {{ billing_sql_string(file) }}, {{ file_order }}, 'loaded',
-                    (select count(*) from raw.{{ table }} where _source_file = {{ billing_sql_string(file) }}),
-                    (select count(*) from _billing_file_rejects),
-                    null,
-                    current_timestamp::timestamp;
+                from read_csv({{ billing_sql_string(file) }}, {{ billing_csv_options() }})
             {% endset %}
-            {% do run_query(load_sql) %}
+            {% set rows_read = run_query(load_sql).columns[0].values()[0] %}
+            {% set rows_unreadable = run_query('select count(*) from reject_errors').columns[0].values()[0] %}
+            {% if rows_unreadable > 0 %}
+                {% set rejects_sql %}
+                    create or replace temporary table _billing_file_rejects as
+                    select
+                        errors.line as source_line,
+                        errors.line - 1 as source_row,
+                        errors.error_type || ': ' || errors.error_message as reason,
+                        errors.csv_line as raw_record
+                    from reject_errors as errors;
+
+                    -- Rows after an unreadable row were numbered without it: shift them back into place.
+                    update raw.{{ table }} as landed
+                    set _source_row = landed._source_row + (
+                        select count(*)
+                        from (
+                            select source_row - row_number() over (order by source_row) as accepted_before
+                            from _billing_file_rejects
+                        ) as shifts
+                        where shifts.accepted_before < landed._source_row
+                    )
+                    where landed._source_file = {{ billing_sql_string(file) }};
+
+                    insert into raw._landing_rejects
+                    select
+                        {{ billing_sql_string(table) }}, {{ billing_sql_string(file) }},
+                        source_row, source_line, 'unreadable row: ' || reason, raw_record
+                    from _billing_file_rejects;
+                {% endset %}
+                {% do run_query(rejects_sql) %}
+            {% endif %}
+            {% set status_sql %}
+                insert into raw._landing_files values (
+                    {{ billing_sql_string(table) }}, {{ billing_sql_string(file) }}, {{ file_order }}, 'loaded',
+                    {{ rows_read }}, {{ rows_unreadable }}, null, current_timestamp::timestamp
+                )
+            {% endset %}
+            {% do run_query(status_sql) %}
         {% endif %}
     {% endfor %}
     {{ return(files | length) }}
