@@ -1,0 +1,354 @@
+"""``billing-reports bench``: how close a refresh comes to the hardware's floor.
+
+A benchmark, not a test: it prints and writes figures (``BENCHMARKS.md`` and a JSON file) and
+never fails on a slow machine. For each size it
+
+1. generates the landing folder once (cached under ``--out``);
+2. measures the **scan floor**: DuckDB reading every landing file once into tables, in a fresh
+   database (the least any refresh must do);
+3. measures a **full refresh** (``billing-reports refresh`` into a scratch warehouse, in a child
+   process) with its stages: validation, landing (dbt's on-run-start), models, tests, publish,
+   from the refresh log and dbt's ``run_results.json``; and the peak RSS of the whole process tree;
+4. measures **every dashboard query** (the functions of ``dashboards/data.py`` that the pages call,
+   uncached) against the refreshed warehouse.
+
+Every figure is the median of ``--runs`` runs; ratios are against the scan floor measured in the
+same run, because the machines are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from billing_reports.cli import EXIT_OK, UserError, progress
+from billing_reports.settings import PROJECT_DIR
+
+DEFAULT_SIZES = "1000000,10000000"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    bench = subparsers.add_parser(
+        "bench",
+        help="benchmark: scan floor, full refresh by stage, dashboard queries, peak memory",
+        description="Generate data once per size (cached), then measure the scan floor, a full refresh "
+        "(validate + build + tests + publish) with its stages, every dashboard query and peak RSS. "
+        "Writes BENCHMARKS.md and a JSON file. Figures are medians of --runs runs.",
+    )
+    bench.add_argument(
+        "--documents",
+        default=DEFAULT_SIZES,
+        help=f"comma-separated sizes in documents (default {DEFAULT_SIZES}); 1e6 and 1_000_000 are fine",
+    )
+    bench.add_argument(
+        "--out", default="bench", help="working folder: cached data, scratch warehouses (default bench/)"
+    )
+    bench.add_argument("--runs", type=int, default=3, help="runs per measure; the median is reported (default 3)")
+    bench.add_argument("--query-runs", type=int, default=20, help="runs per dashboard query (default 20)")
+    bench.add_argument("--report", default="BENCHMARKS.md", help="Markdown report to write (default BENCHMARKS.md)")
+    bench.add_argument("--json", default=None, help="JSON results file (default <out>/bench.json)")
+    bench.set_defaults(func=cmd_bench)
+
+
+def parse_sizes(text: str) -> list[int]:
+    sizes = []
+    for part in text.split(","):
+        part = part.strip().replace("_", "")
+        if not part:
+            continue
+        try:
+            sizes.append(int(float(part)))
+        except ValueError as error:
+            raise UserError(f"--documents: {part!r} is not a number") from error
+    if not sizes or min(sizes) <= 0:
+        raise UserError("--documents needs at least one size above 0")
+    return sizes
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    sizes = parse_sizes(args.documents)
+    out = Path(args.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    results = {
+        "command": "billing-reports " + " ".join(sys.argv[2:] if sys.argv[1:2] == ["bench"] else sys.argv[1:]),
+        "machine": machine_facts(),
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "runs": args.runs,
+        "sizes": [],
+    }
+    for size in sizes:
+        progress(f"== {size:,} documents")
+        results["sizes"].append(bench_size(size, out, args.runs, args.query_runs))
+    json_path = Path(args.json) if args.json else out / "bench.json"
+    json_path.write_text(json.dumps(results, indent=2, default=str))
+    report = Path(args.report)
+    report.write_text(render_markdown(results))
+    progress(f"wrote {report} and {json_path}")
+    print(render_table(results))
+    return EXIT_OK
+
+
+def machine_facts() -> dict:
+    import duckdb
+
+    facts = {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+        "platform": platform.platform(),
+    }
+    try:
+        meminfo = Path("/proc/meminfo").read_text().splitlines()[0]
+        facts["memory_gib"] = round(int(meminfo.split()[1]) / 1024 / 1024, 1)
+    except (OSError, IndexError, ValueError):
+        pass
+    return facts
+
+
+def bench_size(size: int, out: Path, runs: int, query_runs: int) -> dict:
+    from billing_reports.generate import generate
+
+    raw = out / "data" / f"{size}"
+    marker = raw / ".generated.json"
+    if not marker.exists():
+        progress(f"generating {size:,} documents into {raw}")
+        started = time.perf_counter()
+        summary = generate(raw, documents=size, progress=progress)
+        summary["generate_seconds"] = time.perf_counter() - started
+        marker.write_text(json.dumps(summary, default=str))
+    summary = json.loads(marker.read_text())
+    landing_bytes = sum(path.stat().st_size for path in raw.rglob("*.csv*"))
+
+    floors = [scan_floor(raw, out / "scratch" / "floor.duckdb") for _ in range(runs)]
+    floor = statistics.median(floors)
+    progress(f"scan floor: median {floor:.1f}s of {[round(x, 1) for x in floors]}")
+
+    refreshes = []
+    for run in range(runs):
+        warehouse = out / "scratch" / f"warehouse-{size}" / "billing.duckdb"
+        refreshes.append(full_refresh(raw, warehouse, summary.get("as_of")))
+        progress(
+            f"full refresh {run + 1}/{runs}: {refreshes[-1]['seconds']:.1f}s, peak RSS {refreshes[-1]['peak_rss_mib']:.0f} MiB"
+        )
+    refresh_seconds = statistics.median(r["seconds"] for r in refreshes)
+    stages = {
+        stage: statistics.median(r["stages"].get(stage, 0.0) for r in refreshes)
+        for stage in sorted({key for r in refreshes for key in r["stages"]})
+    }
+    queries = dashboard_queries(out / "scratch" / f"warehouse-{size}" / "billing.duckdb", query_runs)
+    return {
+        "documents": size,
+        "landing_mib": round(landing_bytes / 1024 / 1024, 1),
+        "generate_seconds": summary.get("generate_seconds") or summary.get("seconds"),
+        "scan_floor_seconds": floor,
+        "scan_floor_runs": floors,
+        "full_refresh_seconds": refresh_seconds,
+        "full_refresh_runs": [r["seconds"] for r in refreshes],
+        "full_refresh_ok": all(r["ok"] for r in refreshes),
+        "ratio_to_floor": refresh_seconds / floor if floor else None,
+        "stages": stages,
+        "peak_rss_mib": max(r["peak_rss_mib"] for r in refreshes),
+        "seconds_per_million": refresh_seconds / (size / 1_000_000),
+        "incremental_refresh_seconds": None,
+        "incremental_note": "not measured: the generator cannot yet add one more day to a landing folder",
+        "dashboard_queries": queries,
+    }
+
+
+def scan_floor(raw: Path, database: Path) -> float:
+    """Seconds for DuckDB to read every landing file once into tables (all text), in a fresh file."""
+    import duckdb
+
+    database.parent.mkdir(parents=True, exist_ok=True)
+    database.unlink(missing_ok=True)
+    started = time.perf_counter()
+    with duckdb.connect(str(database)) as con:
+        for folder in sorted(p for p in raw.iterdir() if p.is_dir()):
+            files = sorted(str(p) for p in folder.glob("*.csv*"))
+            if files:
+                con.execute(
+                    f"create table {folder.name} as select * from read_csv(?, all_varchar = true, header = true, union_by_name = true)",
+                    [files],
+                )
+    seconds = time.perf_counter() - started
+    database.unlink(missing_ok=True)
+    return seconds
+
+
+_RUSAGE_WRAPPER = """
+import json, resource, subprocess, sys, time
+started = time.perf_counter()
+code = subprocess.call(sys.argv[1:])
+seconds = time.perf_counter() - started
+print(json.dumps({"code": code, "seconds": seconds,
+                  "maxrss_kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))
+"""
+
+
+def full_refresh(raw: Path, warehouse: Path, as_of: str | None) -> dict:
+    """One ``billing-reports refresh`` in a child process: wall time, stages, peak RSS of the tree."""
+    import shutil
+
+    shutil.rmtree(warehouse.parent, ignore_errors=True)
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    target = warehouse.parent / "target"
+    env = dict(os.environ, BILLING_RAW_DIR=str(raw), BILLING_WAREHOUSE=str(warehouse), DBT_TARGET_PATH=str(target))
+    command = [sys.executable, "-m", "billing_reports.cli", "refresh"]
+    if as_of:
+        command += ["--vars", json.dumps({"as_of": as_of})]
+    completed = subprocess.run(
+        [sys.executable, "-c", _RUSAGE_WRAPPER, *command],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    measured = json.loads(completed.stdout.strip().splitlines()[-1])
+    return {
+        "ok": measured["code"] == 0,
+        "seconds": measured["seconds"],
+        "peak_rss_mib": measured["maxrss_kib"] / 1024,
+        "stages": refresh_stages(warehouse, completed.stderr),
+    }
+
+
+def refresh_stages(warehouse: Path, log_text: str) -> dict:
+    """Stage durations from dbt's run_results.json (landing, models, tests) and the refresh's JSON log."""
+    stages: dict[str, float] = {}
+    for candidate in (warehouse.parent / "target" / "run_results.json", PROJECT_DIR / "target" / "run_results.json"):
+        if candidate.exists():
+            data = json.loads(candidate.read_text())
+            for item in data.get("results", []):
+                kind = item.get("unique_id", "").split(".")[0]
+                key = {"model": "dbt models", "test": "dbt tests", "unit_test": "dbt tests", "seed": "dbt seeds"}.get(
+                    kind, "dbt other"
+                )
+                stages[key] = stages.get(key, 0.0) + float(item.get("execution_time") or 0.0)
+            stages["dbt total (elapsed)"] = float(data.get("elapsed_time") or 0.0)
+            break
+    runs_log = warehouse.parent / "refresh_runs.jsonl"
+    if runs_log.exists():
+        last = json.loads(runs_log.read_text().strip().splitlines()[-1])
+        for key, value in (last.get("stage_seconds") or {}).items():
+            stages[f"refresh: {key}"] = float(value)
+    return stages
+
+
+def dashboard_queries(warehouse: Path, runs: int) -> dict:
+    """Median and p95 milliseconds of each dashboard page's queries, uncached."""
+    os.environ["BILLING_WAREHOUSE"] = str(warehouse)
+    sys.path.insert(0, str(PROJECT_DIR))
+    try:
+        from dashboards import data
+    except Exception as error:  # noqa: BLE001 - the dashboard is optional for the benchmark
+        return {"error": f"dashboards.data not importable: {error}"}
+    calls = page_calls(data)
+    timings: dict[str, dict] = {}
+    for page, call in calls.items():
+        samples = []
+        error = None
+        for _ in range(runs):
+            _clear_caches(data)
+            started = time.perf_counter()
+            try:
+                call()
+            except Exception as exc:  # noqa: BLE001 - report, do not stop the benchmark
+                error = f"{type(exc).__name__}: {exc}"
+                break
+            samples.append((time.perf_counter() - started) * 1000)
+        if error:
+            timings[page] = {"error": error}
+        else:
+            samples.sort()
+            timings[page] = {
+                "median_ms": statistics.median(samples),
+                "p95_ms": samples[min(len(samples) - 1, int(round(0.95 * (len(samples) - 1))))],
+                "runs": len(samples),
+            }
+    return timings
+
+
+def _clear_caches(data) -> None:
+    for name in dir(data):
+        clear = getattr(getattr(data, name), "clear", None)
+        if callable(clear) and name.startswith("_cached"):
+            clear()
+
+
+def page_calls(data) -> dict:
+    """What each page asks of the data module on first load, with its default filters."""
+
+    def bounds(report):
+        found = data.date_bounds(report)
+        return found if found else (None, None)
+
+    def job_tracking():
+        start, end = data.default_date_range("jobs")
+        frame = data.jobs(start_date=start, end_date=end)
+        ids = list(frame["job_id"][:50]) if len(frame) else []
+        data.job_steps(ids)
+        data.job_delivery_counts(ids)
+
+    return {
+        "Job tracking": job_tracking,
+        "Job approval": lambda: data.approval_jobs(),
+        "Customer routing": lambda: data.customer_routing(),
+        "Billing statistics": lambda: data.billing_statistics(*data.default_date_range("billing_statistics")),
+        "Branch report": lambda: data.branch_activity(*data.default_date_range("branch_activity")),
+        "Branch billing": lambda: data.branch_billing(*data.default_date_range("branch_billing")),
+        "Billing activity details": lambda: data.billing_activity_details(
+            *data.default_date_range("billing_activity_details")
+        ),
+        "File pickup": lambda: data.file_pickup(),
+        "Processing-rule change audit": lambda: data.rule_change_audit(),
+        "Refresh banner": lambda: data.last_refresh(),
+        "_bounds": lambda: bounds("billing_statistics"),
+    }
+
+
+def render_table(results: dict) -> str:
+    lines = [
+        "| documents | landing MiB | scan floor s | full refresh s | × floor | s per million | peak RSS MiB |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for size in results["sizes"]:
+        ratio = size["ratio_to_floor"]
+        lines.append(
+            f"| {size['documents']:,} | {size['landing_mib']:,} | {size['scan_floor_seconds']:.1f} | "
+            f"{size['full_refresh_seconds']:.1f} | {ratio:.1f} | {size['seconds_per_million']:.1f} | "
+            f"{size['peak_rss_mib']:,.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def render_markdown(results: dict) -> str:
+    machine = results["machine"]
+    parts = [
+        "# Benchmarks",
+        "",
+        f"Measured by `{results['command']}` on {results['started_at']}: {machine.get('cpus')} CPUs, "
+        f"{machine.get('memory_gib', '?')} GiB, Python {machine.get('python')}, DuckDB {machine.get('duckdb')}. "
+        f"Each figure is the median of {results['runs']} run(s).",
+        "",
+        render_table(results),
+        "",
+    ]
+    for size in results["sizes"]:
+        parts += [f"## {size['documents']:,} documents", "", "Full refresh by stage (median seconds):", ""]
+        parts += [f"- {stage}: {seconds:.1f}" for stage, seconds in size["stages"].items()]
+        parts += ["", f"Incremental refresh: {size['incremental_note']}.", "", "Dashboard queries (uncached):", ""]
+        parts += ["| page | median ms | p95 ms |", "|---|---:|---:|"]
+        for page, timing in size["dashboard_queries"].items():
+            if "error" in timing:
+                parts.append(f"| {page} | error: {timing['error']} | |")
+            else:
+                parts.append(f"| {page} | {timing['median_ms']:.0f} | {timing['p95_ms']:.0f} |")
+        parts.append("")
+    return "\n".join(parts)
