@@ -1,0 +1,1 @@
+"""The managers' dashboard: ``streamlit run dashboards/app.py`` (or ``billing-reports serve``)."""

@@ -1,0 +1,53 @@
+"""The managers' dashboard: the billing summary reports of the warehouse, one page per report.
+
+Run it with ``billing-reports serve`` (or ``streamlit run dashboards/app.py``); it reads the
+published warehouse named by ``BILLING_WAREHOUSE`` (default ``warehouse/billing.duckdb``).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# `streamlit run dashboards/app.py` puts dashboards/ on sys.path; the pages import the package.
+# The pages live in app_pages/, not pages/: a pages/ folder next to the entrypoint switches on
+# Streamlit's legacy multipage mode, whose first run of a fresh server (or of an AppTest) serves a
+# page URL straight from the folder, bypassing this file and its navigation.
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+if str(PROJECT_DIR) not in sys.path:
+    sys.path.insert(0, str(PROJECT_DIR))
+
+import streamlit as st  # noqa: E402
+
+from dashboards import data  # noqa: E402
+
+st.set_page_config(page_title="Billing reports", page_icon=":material/receipt_long:", layout="wide")
+
+PAGES = {
+    "Jobs": [
+        st.Page("app_pages/job_tracking.py", title="Job tracking", icon=":material/timeline:", default=True),
+        st.Page("app_pages/job_approval.py", title="Job approval", icon=":material/approval:"),
+        st.Page("app_pages/file_pickup.py", title="File pickup", icon=":material/upload_file:"),
+    ],
+    "Billing": [
+        st.Page("app_pages/billing_statistics.py", title="Billing statistics", icon=":material/bar_chart:"),
+        st.Page(
+            "app_pages/billing_activity_details.py", title="Billing activity details", icon=":material/local_shipping:"
+        ),
+        st.Page("app_pages/branch_report.py", title="Branch report", icon=":material/store:"),
+        st.Page("app_pages/branch_billing.py", title="Branch billing", icon=":material/payments:"),
+    ],
+    "Customers and rules": [
+        st.Page("app_pages/customer_routing.py", title="Customer routing", icon=":material/alt_route:"),
+        st.Page("app_pages/rule_change_audit.py", title="Processing-rule changes", icon=":material/rule:"),
+    ],
+}
+
+page = st.navigation(PAGES)
+try:
+    page.run()
+except data.WarehouseMissing as error:
+    st.error(f"{error}", icon=":material/database:")
+    st.caption("The dashboard reads the published warehouse; `billing-reports build` or `refresh` creates it.")
+except data.WarehouseUnavailable as error:
+    st.error(f"{error}. A build may be writing it in place; try again in a minute.", icon=":material/hourglass_top:")

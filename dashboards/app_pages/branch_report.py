@@ -1,0 +1,115 @@
+"""Branch report (R8): documents of completed jobs by branch, date and delivery method."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from dashboards import data, ui
+
+ui.page_header(
+    "Branch report",
+    "If you invoice by branch, this report breaks down activity by branch so that you can allocate charges "
+    "appropriately. Please contact customer service if your branch names/numbers do not appear.",
+)
+
+columns = st.columns([3, 3, 3, 3])
+with columns[0]:
+    clients = ui.client_filter("br_clients")
+with columns[1]:
+    start, end = ui.date_range_filter(
+        "branch_activity", "br_dates", help="The job's complete date, in the client's time zone; inclusive."
+    )
+with columns[2]:
+    branch_codes = ui.branch_filter("br_branches", clients)
+with columns[3]:
+    methods = ui.method_filter("br_methods")
+
+activity = data.branch_activity(clients, start, end, branch_codes, methods)
+if activity.empty:
+    ui.empty_state(
+        "No branch activity in this date range.",
+        f"No documents of jobs completed {ui.describe_range(start, end)} for these filters.",
+    )
+    st.stop()
+
+activity = activity.assign(
+    method=activity["delivery_method"].map(ui.method_label),
+    branch=activity["branch_code"] + " · " + activity["branch_name"].fillna(activity["branch_code"]),
+)
+
+metrics = st.columns(4)
+metrics[0].metric("Branches", f"{activity[['client_id', 'branch_code']].drop_duplicates().shape[0]:,}")
+metrics[1].metric("Documents", f"{int(activity['document_count'].sum()):,}")
+metrics[2].metric("Invoices", f"{int(activity['invoice_count'].sum()):,}")
+metrics[3].metric("Statements", f"{int(activity['statement_count'].sum()):,}")
+
+per_branch = activity.groupby(["branch", "method"], as_index=False)["document_count"].sum()
+order = per_branch.groupby("branch")["document_count"].sum().sort_values(ascending=False).index.tolist()
+figure = px.bar(
+    per_branch,
+    x="branch",
+    y="document_count",
+    color="method",
+    category_orders={"branch": order},
+    labels={"branch": "Branch", "document_count": "Documents", "method": "Delivery method"},
+    title=f"Documents by branch, {ui.describe_range(start, end)}",
+)
+figure.update_layout(barmode="stack", margin={"t": 50})
+ui.count_axis(figure, per_branch.groupby("branch")["document_count"].sum().max())
+st.plotly_chart(figure, key="br_chart")
+
+st.subheader("By branch")
+summary = (
+    activity.assign(currency=activity["currency"].fillna("mixed"))
+    .groupby(["client_id", "branch_code", "branch_name", "currency"], as_index=False, dropna=False)
+    .agg(
+        documents=("document_count", "sum"),
+        invoices=("invoice_count", "sum"),
+        statements=("statement_count", "sum"),
+        amount_due=("amount_due", "sum"),
+    )
+    .sort_values(["client_id", "branch_code"])
+)
+ui.table(
+    pd.DataFrame(
+        {
+            "Client": summary["client_id"],
+            "Branch": summary["branch_code"],
+            "Branch name": summary["branch_name"],
+            "Documents": summary["documents"].astype(int),
+            "Invoices": summary["invoices"].astype(int),
+            "Statements": summary["statements"].astype(int),
+            "Amount due": summary["amount_due"].astype(float),
+            "Currency": summary["currency"],
+        }
+    ),
+    "branch_report_by_branch.csv",
+    key="br_summary",
+    column_config={"Amount due": st.column_config.NumberColumn(format="%.2f")},
+)
+
+st.subheader("By day and delivery method")
+ui.table(
+    pd.DataFrame(
+        {
+            "Date": activity["activity_date"],
+            "Client": activity["client_id"],
+            "Branch": activity["branch_code"],
+            "Branch name": activity["branch_name"],
+            "Delivery method": activity["method"],
+            "Documents": activity["document_count"].astype(int),
+            "Invoices": activity["invoice_count"].astype(int),
+            "Statements": activity["statement_count"].astype(int),
+            "Amount due": activity["amount_due"].astype(float),
+            "Currency": activity["currency"],
+        }
+    ),
+    "branch_report.csv",
+    key="br_detail",
+    column_config={
+        "Date": st.column_config.DateColumn(format="YYYY-MM-DD"),
+        "Amount due": st.column_config.NumberColumn(format="%.2f"),
+    },
+)

@@ -1,0 +1,737 @@
+"""The dashboard's one data-access module: every query the pages show goes through here.
+
+Rules this module keeps (STYLE.md, "Dashboards"):
+
+* It reads only the public models in schema ``marts`` (and ``ops.refresh_runs`` for the time of
+  the last refresh). Pages hold no SQL; they call the functions below.
+* Every query is parameterised: a value that comes from a user (a client, a date, a branch, a
+  search text) is bound with ``?``. The SQL text is assembled only from constant fragments
+  written in this module (``_Where`` takes column names from the code, never from a caller).
+* The published warehouse is opened READ-ONLY for one query and closed straight after. A
+  refresh publishes a new file by atomic rename; a reader that kept its connection would keep
+  seeing the old file, and within one process ``duckdb.connect(path)`` hands back a database
+  that is still open, so nothing here holds a connection between queries.
+* Results are cached with ``st.cache_data`` for ``BILLING_DASHBOARD_CACHE_SECONDS`` (default 60).
+  The cache key holds the warehouse file's path, inode, mtime and size, so a new publish is
+  read at once, without waiting for the TTL.
+
+Every function takes the filters as arguments, ``client_ids`` first. ``client_ids=None`` means
+every client; a list means only those clients, and an EMPTY list means none (so that a user who
+may see no client sees nothing, not everything). Tenant scoping (a client user sees only their
+client) belongs here: intersect ``client_ids`` with the user's clients in ``_scoped`` and every
+query follows.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import streamlit as st
+
+from billing_reports import settings
+
+DEFAULT_CACHE_SECONDS = 60
+DEFAULT_STALE_AFTER_HOURS = 26.0
+
+
+def _env_number(name: str, default: float) -> float:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        return default
+    return value if value >= 0 else default
+
+
+#: Seconds a query result is kept; read once, when the module is imported.
+CACHE_SECONDS = int(_env_number("BILLING_DASHBOARD_CACHE_SECONDS", DEFAULT_CACHE_SECONDS))
+
+
+def stale_after_hours() -> float:
+    """Hours after which the data counts as stale: env ``BILLING_STALE_AFTER_HOURS``, default 26."""
+    return _env_number("BILLING_STALE_AFTER_HOURS", DEFAULT_STALE_AFTER_HOURS)
+
+
+class WarehouseMissing(FileNotFoundError):
+    """The published warehouse file does not exist yet."""
+
+
+class WarehouseUnavailable(RuntimeError):
+    """The warehouse file exists but cannot be opened read-only (a build is writing it in place)."""
+
+
+@dataclass(frozen=True)
+class WarehouseFile:
+    """The published warehouse and what identifies one publish of it."""
+
+    path: str
+    fingerprint: tuple[int, int, int]
+
+
+def warehouse_file() -> WarehouseFile:
+    """The warehouse file (``BILLING_WAREHOUSE``) with its inode, mtime and size, for cache keys."""
+    path = settings.warehouse_path()
+    try:
+        stat = path.stat()
+    except FileNotFoundError as error:
+        raise WarehouseMissing(
+            f"The warehouse {path} does not exist yet: run `billing-reports build` first."
+        ) from error
+    return WarehouseFile(str(path), (stat.st_ino, stat.st_mtime_ns, stat.st_size))
+
+
+def _bindable(value: Any) -> Any:
+    # Lists travel through the cache as tuples (hashable); DuckDB binds a Python list as a LIST.
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _connect(path: str) -> duckdb.DuckDBPyConnection:
+    try:
+        return duckdb.connect(path, read_only=True)
+    except duckdb.IOException as error:
+        raise WarehouseUnavailable(f"The warehouse {path} cannot be opened read-only: {error}") from error
+
+
+def _execute(path: str, sql: str, params: Sequence[Any]) -> pd.DataFrame:
+    """Run one query on a fresh read-only connection and close it."""
+    connection = _connect(path)
+    try:
+        return connection.execute(sql, [_bindable(value) for value in params]).df()
+    finally:
+        connection.close()
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False, max_entries=512)
+def _cached_frame(path: str, fingerprint: tuple[int, int, int], sql: str, params: tuple) -> pd.DataFrame:
+    return _execute(path, sql, params)
+
+
+def _frame(sql: str, params: Iterable[Any] = ()) -> pd.DataFrame:
+    warehouse = warehouse_file()
+    return _cached_frame(warehouse.path, warehouse.fingerprint, sql, tuple(params))
+
+
+def _scoped(client_ids: Iterable[str] | None) -> tuple[str, ...] | None:
+    """The clients a query may read: None = all. (Tenant scoping would intersect here.)"""
+    if client_ids is None:
+        return None
+    return tuple(str(client_id) for client_id in client_ids)
+
+
+class _Where:
+    """A ``where`` clause built from constant fragments, with its values bound as parameters."""
+
+    def __init__(self) -> None:
+        self.clauses: list[str] = []
+        self.params: list[Any] = []
+
+    def one_of(self, column: str, values: Iterable[Any] | None) -> _Where:
+        """``column`` is one of ``values``; None = no condition, an empty list = no rows."""
+        if values is not None:
+            self.clauses.append(f"list_contains(?::varchar[], {column})")
+            self.params.append(tuple(str(value) for value in values))
+        return self
+
+    def between(self, column: str, start: date | None, end: date | None) -> _Where:
+        """``column`` (a date) from ``start`` to ``end``, both inclusive; None = open."""
+        if start is not None:
+            self.clauses.append(f"{column} >= ?")
+            self.params.append(start)
+        if end is not None:
+            self.clauses.append(f"{column} <= ?")
+            self.params.append(end)
+        return self
+
+    def condition(self, clause: str, *params: Any) -> _Where:
+        self.clauses.append(clause)
+        self.params.extend(params)
+        return self
+
+    @property
+    def sql(self) -> str:
+        return ("where " + "\n    and ".join(self.clauses)) if self.clauses else ""
+
+
+# --------------------------------------------------------------------------------------------
+# The refresh banner
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RefreshInfo:
+    """When the data shown was last refreshed, and whether that is too long ago."""
+
+    refreshed_at: datetime  # aware, UTC
+    source: str  # "refresh_runs" (a successful billing-reports refresh) or "file_mtime"
+    age: timedelta
+    stale_after: timedelta
+
+    @property
+    def is_stale(self) -> bool:
+        return self.age > self.stale_after
+
+
+def _as_utc(value: Any) -> datetime | None:
+    if value is None or pd.isna(value):
+        return None
+    stamp = pd.Timestamp(value)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return stamp.to_pydatetime()
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False, max_entries=16)
+def _cached_last_success(path: str, fingerprint: tuple[int, int, int]) -> datetime | None:
+    connection = _connect(path)
+    try:
+        row = connection.execute(
+            "select max(finished_at) from ops.refresh_runs where outcome = ?", ["success"]
+        ).fetchone()
+    except duckdb.Error:
+        # No ops.refresh_runs in this file (a plain `billing-reports build`): use the file's time.
+        return None
+    finally:
+        connection.close()
+    return _as_utc(row[0]) if row else None
+
+
+def last_refresh(now: datetime | None = None) -> RefreshInfo:
+    """The last successful refresh (``ops.refresh_runs``), else the warehouse file's mtime."""
+    warehouse = warehouse_file()
+    refreshed_at = _cached_last_success(warehouse.path, warehouse.fingerprint)
+    source = "refresh_runs"
+    if refreshed_at is None:
+        refreshed_at = datetime.fromtimestamp(Path(warehouse.path).stat().st_mtime, tz=UTC)
+        source = "file_mtime"
+    now = now or datetime.now(UTC)
+    return RefreshInfo(
+        refreshed_at=refreshed_at,
+        source=source,
+        age=max(now - refreshed_at, timedelta(0)),
+        stale_after=timedelta(hours=stale_after_hours()),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Filter choices and default date ranges
+# --------------------------------------------------------------------------------------------
+
+#: The date each report is filtered on: (model, date expression). Dates are client-local (R3)
+#: except where a model only has a UTC timestamp (job creation, uploads, change requests).
+REPORT_DATES: dict[str, tuple[str, str]] = {
+    "job_tracking": ("marts.rpt_job_tracking", "cast(created_at as date)"),
+    "billing_statistics": ("marts.rpt_billing_statistics", "job_complete_date"),
+    "branch_activity": ("marts.rpt_branch_activity", "activity_date"),
+    "branch_billing": ("marts.rpt_branch_billing", "fee_date"),
+    "billing_activity_details": ("marts.rpt_billing_activity_details", "date_mailed"),
+    "file_pickup": ("marts.rpt_file_pickup", "cast(uploaded_at as date)"),
+    "rule_change_audit": ("marts.rpt_rule_change_audit", "cast(requested_at as date)"),
+}
+
+
+def client_ids(client_ids: Iterable[str] | None = None) -> list[str]:
+    """Every client that appears in the reports (the choices of the client filter)."""
+    where = _Where().one_of("client_id", _scoped(client_ids))
+    frame = _frame(
+        f"""
+        select distinct client_id
+        from (
+            select client_id from marts.rpt_job_tracking
+            union select client_id from marts.rpt_billing_statistics
+            union select client_id from marts.rpt_customer_routing
+            union select client_id from marts.rpt_branch_billing
+            union select client_id from marts.rpt_billing_activity_details
+            union select client_id from marts.rpt_file_pickup
+            union select client_id from marts.rpt_rule_change_audit
+        ) as clients
+        {where.sql}
+        order by client_id
+        """,
+        where.params,
+    )
+    return frame["client_id"].tolist()
+
+
+def date_bounds(report: str, client_ids: Iterable[str] | None = None) -> tuple[date, date] | None:
+    """The first and last date a report has data for, or None when it has none."""
+    if report not in REPORT_DATES:
+        raise ValueError(f"unknown report {report!r}; expected one of {sorted(REPORT_DATES)}")
+    model, column = REPORT_DATES[report]
+    where = _Where().one_of("client_id", _scoped(client_ids))
+    frame = _frame(f"select min({column}) as first, max({column}) as last from {model} {where.sql}", where.params)
+    first, last = frame.iloc[0]["first"], frame.iloc[0]["last"]
+    if pd.isna(first) or pd.isna(last):
+        return None
+    return pd.Timestamp(first).date(), pd.Timestamp(last).date()
+
+
+def default_date_range(report: str, client_ids: Iterable[str] | None = None, days: int = 30) -> tuple[date, date]:
+    """The last ``days`` days up to the report's latest date (not today: demo data stays visible)."""
+    bounds = date_bounds(report, client_ids)
+    last = bounds[1] if bounds else datetime.now(UTC).date()
+    return last - timedelta(days=days - 1), last
+
+
+def branches(client_ids: Iterable[str] | None = None) -> pd.DataFrame:
+    """Branches that have activity or fees: client_id, branch_code, branch_name."""
+    where = _Where().one_of("client_id", _scoped(client_ids))
+    return _frame(
+        f"""
+        select client_id, branch_code, max(branch_name) as branch_name
+        from (
+            select client_id, branch_code, branch_name from marts.rpt_branch_activity
+            union all
+            select client_id, branch_code, branch_name from marts.rpt_branch_billing
+        ) as branches
+        {where.sql}
+        group by client_id, branch_code
+        order by branch_code, client_id
+        """,
+        where.params,
+    )
+
+
+def delivery_methods(client_ids: Iterable[str] | None = None) -> list[str]:
+    """Delivery methods (R1) that occur in the documents."""
+    where = _Where().one_of("client_id", _scoped(client_ids))
+    frame = _frame(
+        f"select distinct delivery_method from marts.rpt_job_delivery_counts {where.sql} order by 1",
+        where.params,
+    )
+    return frame["delivery_method"].tolist()
+
+
+# --------------------------------------------------------------------------------------------
+# Job tracking (R6) and the Job Activity Report (R11)
+# --------------------------------------------------------------------------------------------
+
+
+def jobs(
+    client_ids: Iterable[str] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    delivery_methods: Iterable[str] | None = None,
+    search: str | None = None,
+) -> pd.DataFrame:
+    """Jobs created from ``start`` to ``end`` (UTC dates, inclusive), newest first.
+
+    ``delivery_methods`` keeps jobs with at least one document of those methods; ``search``
+    matches part of the job id or name, case-insensitively.
+    """
+    where = _Where().one_of("client_id", _scoped(client_ids)).between("cast(created_at as date)", start, end)
+    if delivery_methods is not None:
+        where.condition(
+            "job_id in (select job_id from marts.rpt_job_delivery_counts"
+            " where list_contains(?::varchar[], delivery_method))",
+            tuple(delivery_methods),
+        )
+    if search and search.strip():
+        needle = search.strip().lower()
+        where.condition("(contains(lower(job_id), ?) or contains(lower(job_name), ?))", needle, needle)
+    return _frame(
+        f"""
+        select
+            client_id,
+            job_id,
+            job_name,
+            created_at,
+            current_status_code,
+            current_status_label,
+            current_step_order,
+            current_status_at,
+            document_count,
+            pulled_document_count,
+            is_complete,
+            job_completed_at,
+            job_complete_date,
+            ops_approval_required,
+            customer_approval_required
+        from marts.rpt_job_tracking
+        {where.sql}
+        order by created_at desc, job_id
+        """,
+        where.params,
+    )
+
+
+def job_steps(job_ids: Iterable[str], client_ids: Iterable[str] | None = None) -> pd.DataFrame:
+    """The 10 tracker steps of each job (R6): state, entry time and the date of steps 7 and 9."""
+    where = _Where().one_of("job_id", job_ids).one_of("client_id", _scoped(client_ids))
+    return _frame(
+        f"""
+        select client_id, job_id, step_order, status_code, status_label, step_state, entered_at, status_date
+        from marts.rpt_job_tracking_steps
+        {where.sql}
+        order by job_id, step_order
+        """,
+        where.params,
+    )
+
+
+def job_delivery_counts(job_ids: Iterable[str], client_ids: Iterable[str] | None = None) -> pd.DataFrame:
+    """Item counts per delivery method (R1, R6) of each job."""
+    where = _Where().one_of("job_id", job_ids).one_of("client_id", _scoped(client_ids))
+    return _frame(
+        f"""
+        select client_id, job_id, delivery_method, document_count, pulled_document_count
+        from marts.rpt_job_delivery_counts
+        {where.sql}
+        order by job_id, delivery_method
+        """,
+        where.params,
+    )
+
+
+def job_documents(
+    job_ids: Iterable[str], client_ids: Iterable[str] | None = None, pulled_only: bool = False
+) -> pd.DataFrame:
+    """The documents of some jobs; ``pulled_only`` keeps those pulled at approval (pull class T)."""
+    where = _Where().one_of("job_id", job_ids).one_of("client_id", _scoped(client_ids))
+    if pulled_only:
+        where.condition("is_pulled")
+    return _frame(
+        f"""
+        select
+            client_id,
+            job_id,
+            document_id,
+            document_number,
+            document_type,
+            customer_account_id,
+            branch_code,
+            delivery_channel,
+            delivery_method,
+            pull_class,
+            is_pulled,
+            pulled_at,
+            amount_due,
+            currency,
+            page_count
+        from marts.fct_documents
+        {where.sql}
+        order by job_id, document_number, document_id
+        """,
+        where.params,
+    )
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False, max_entries=64)
+def _cached_job_activity(
+    path: str, fingerprint: tuple[int, int, int], job_id: str, client_ids: tuple[str, ...] | None
+) -> dict:
+    from billing_reports.activity_report import load_job_activity
+
+    return load_job_activity(path, job_id, client_ids=client_ids)
+
+
+def job_activity(job_id: str, client_ids: Iterable[str] | None = None) -> dict:
+    """The Job Activity Report's data for one job (``billing_reports.activity_report``)."""
+    warehouse = warehouse_file()
+    return _cached_job_activity(warehouse.path, warehouse.fingerprint, str(job_id), _scoped(client_ids))
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False, max_entries=64)
+def _cached_job_activity_files(
+    path: str, fingerprint: tuple[int, int, int], job_id: str, client_ids: tuple[str, ...] | None
+) -> tuple[str, bytes]:
+    from billing_reports.activity_report import render_html, render_pdf
+
+    report = _cached_job_activity(path, fingerprint, job_id, client_ids)
+    return render_html(report), render_pdf(report)
+
+
+def job_activity_files(job_id: str, client_ids: Iterable[str] | None = None) -> tuple[str, bytes]:
+    """The Job Activity Report of one job as (HTML text, PDF bytes)."""
+    warehouse = warehouse_file()
+    return _cached_job_activity_files(warehouse.path, warehouse.fingerprint, str(job_id), _scoped(client_ids))
+
+
+# --------------------------------------------------------------------------------------------
+# Job approval (R7)
+# --------------------------------------------------------------------------------------------
+
+
+def approval_jobs(
+    client_ids: Iterable[str] | None = None, approval_stages: Iterable[str] | None = None
+) -> pd.DataFrame:
+    """Jobs awaiting ops or customer approval, longest waiting first."""
+    where = _Where().one_of("client_id", _scoped(client_ids)).one_of("approval_stage", approval_stages)
+    return _frame(
+        f"""
+        select
+            client_id,
+            job_id,
+            job_name,
+            approval_stage,
+            awaiting_since,
+            approval_requested_at,
+            document_count,
+            amount_due,
+            currency,
+            pulled_document_count
+        from marts.rpt_job_approval
+        {where.sql}
+        order by awaiting_since, job_id
+        """,
+        where.params,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Customer routing (R5)
+# --------------------------------------------------------------------------------------------
+
+
+def customer_routing(
+    client_ids: Iterable[str] | None = None, delivery_channels: Iterable[str] | None = None
+) -> pd.DataFrame:
+    """Customers per client and delivery channel at the build's ``as_of``."""
+    where = _Where().one_of("client_id", _scoped(client_ids)).one_of("delivery_channel", delivery_channels)
+    return _frame(
+        f"""
+        select client_id, delivery_channel, customer_count, as_of
+        from marts.rpt_customer_routing
+        {where.sql}
+        order by client_id, delivery_channel
+        """,
+        where.params,
+    )
+
+
+def routing_channels(client_ids: Iterable[str] | None = None) -> list[str]:
+    """Delivery channels that have routed customers (the choices of the channel filter)."""
+    where = _Where().one_of("client_id", _scoped(client_ids))
+    frame = _frame(
+        f"select distinct delivery_channel from marts.rpt_customer_routing {where.sql} order by 1", where.params
+    )
+    return frame["delivery_channel"].tolist()
+
+
+def routing_as_of(client_ids: Iterable[str] | None = None) -> datetime | None:
+    """The ``as_of`` time the customer-routing report was computed for (UTC), or None."""
+    where = _Where().one_of("client_id", _scoped(client_ids))
+    frame = _frame(f"select max(as_of) as as_of from marts.rpt_customer_routing {where.sql}", where.params)
+    return _as_utc(frame.iloc[0]["as_of"])
+
+
+# --------------------------------------------------------------------------------------------
+# Billing statistics (R4), branch activity (R8), branch billing (R9), billing activity (R10)
+# --------------------------------------------------------------------------------------------
+
+
+def billing_statistics(
+    client_ids: Iterable[str] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    delivery_methods: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """Bills and jobs per client, local completion date and delivery method (range inclusive)."""
+    where = (
+        _Where()
+        .one_of("client_id", _scoped(client_ids))
+        .between("job_complete_date", start, end)
+        .one_of("delivery_method", delivery_methods)
+    )
+    return _frame(
+        f"""
+        select client_id, job_complete_date, delivery_method, job_count, bill_count
+        from marts.rpt_billing_statistics
+        {where.sql}
+        order by job_complete_date, client_id, delivery_method
+        """,
+        where.params,
+    )
+
+
+def branch_activity(
+    client_ids: Iterable[str] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    branch_codes: Iterable[str] | None = None,
+    delivery_methods: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """Documents of completed jobs per branch, local completion date and delivery method."""
+    where = (
+        _Where()
+        .one_of("client_id", _scoped(client_ids))
+        .between("activity_date", start, end)
+        .one_of("branch_code", branch_codes)
+        .one_of("delivery_method", delivery_methods)
+    )
+    return _frame(
+        f"""
+        select
+            client_id,
+            branch_code,
+            branch_name,
+            activity_date,
+            delivery_method,
+            document_count,
+            invoice_count,
+            statement_count,
+            amount_due,
+            currency
+        from marts.rpt_branch_activity
+        {where.sql}
+        order by activity_date, client_id, branch_code, delivery_method
+        """,
+        where.params,
+    )
+
+
+def branch_billing(
+    client_ids: Iterable[str] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    branch_codes: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """Fees per branch, fee date, fee type, currency and print facility, in their own currency.
+
+    The model's ``fee_amount_usd`` used the rate of the build; the page converts with the rate
+    the user types instead, so it is not read here.
+    """
+    where = (
+        _Where()
+        .one_of("client_id", _scoped(client_ids))
+        .between("fee_date", start, end)
+        .one_of("branch_code", branch_codes)
+    )
+    return _frame(
+        f"""
+        select
+            client_id,
+            branch_code,
+            branch_name,
+            fee_date,
+            fee_type,
+            currency,
+            print_facility,
+            fee_count,
+            fee_amount
+        from marts.rpt_branch_billing
+        {where.sql}
+        order by fee_date, client_id, branch_code, fee_type, currency
+        """,
+        where.params,
+    )
+
+
+def billing_activity_details(
+    client_ids: Iterable[str] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    batch_types: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """One row per batch, by local date mailed (R10)."""
+    where = (
+        _Where()
+        .one_of("client_id", _scoped(client_ids))
+        .between("date_mailed", start, end)
+        .one_of("batch_type", batch_types)
+    )
+    return _frame(
+        f"""
+        select
+            client_id,
+            job_id,
+            batch_id,
+            batch_type,
+            print_facility,
+            date_mailed,
+            mailed_at,
+            mail_class,
+            document_count,
+            invoice_count,
+            statement_count,
+            cast(page_count as bigint) as page_count,
+            sheet_count,
+            piece_count,
+            postage_amount,
+            postage_currency
+        from marts.rpt_billing_activity_details
+        {where.sql}
+        order by date_mailed, client_id, job_id, batch_id
+        """,
+        where.params,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Operations: file pickup (R12) and processing-rule changes (R13)
+# --------------------------------------------------------------------------------------------
+
+
+def file_pickup(
+    client_ids: Iterable[str] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    pickup_states: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """Uploaded files (by UTC upload date) with their expected pickup time and state."""
+    where = (
+        _Where()
+        .one_of("client_id", _scoped(client_ids))
+        .between("cast(uploaded_at as date)", start, end)
+        .one_of("pickup_state", pickup_states)
+    )
+    return _frame(
+        f"""
+        select
+            client_id,
+            file_id,
+            file_name,
+            uploaded_at,
+            expected_pickup_by,
+            picked_up_at,
+            job_id,
+            pickup_state,
+            timed_start_rule_id,
+            size_bytes,
+            as_of
+        from marts.rpt_file_pickup
+        {where.sql}
+        order by uploaded_at desc, file_id
+        """,
+        where.params,
+    )
+
+
+def rule_change_audit(
+    client_ids: Iterable[str] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    is_authorized: bool | None = None,
+) -> pd.DataFrame:
+    """Processing-rule change requests (by UTC request date) and whether each was authorized."""
+    where = _Where().one_of("client_id", _scoped(client_ids)).between("cast(requested_at as date)", start, end)
+    if is_authorized is not None:
+        where.condition("is_authorized = ?", bool(is_authorized))
+    return _frame(
+        f"""
+        select
+            client_id,
+            change_id,
+            rule_id,
+            summary,
+            requested_by_contact_id,
+            requested_by_name,
+            requested_by_role,
+            requested_at,
+            applied_at,
+            is_applied,
+            is_authorized,
+            authorization_reason
+        from marts.rpt_rule_change_audit
+        {where.sql}
+        order by requested_at desc, change_id
+        """,
+        where.params,
+    )

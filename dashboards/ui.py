@@ -1,0 +1,287 @@
+"""Pieces every dashboard page shares: the header with the refresh banner, the filters, tables with
+a CSV download, the 10-step job tracker and money formatting. No SQL here: data comes from
+``dashboards.data``.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+import pandas as pd
+import streamlit as st
+
+from billing_reports.activity_report import delivery_method_label
+from dashboards import data
+
+FEE_TYPE_LABELS = {
+    "print": "Print",
+    "postage": "Postage",
+    "email": "Email",
+    "fax": "Fax",
+    "portal": "Portal",
+    "pull": "Pull",
+    "storage": "Storage",
+    "other": "Other",
+}
+APPROVAL_STAGE_LABELS = {"ops": "Ops approval", "customer": "Customer approval"}
+BATCH_TYPE_LABELS = {"print": "Print", "electronic": "Electronic"}
+PICKUP_STATE_LABELS = {"waiting": "Waiting", "overdue": "Overdue", "picked_up": "Picked up"}
+STEP_SYMBOLS = {"done": "✔", "current": "●", "pending": "○", "not_applicable": "–"}
+STEP_STATE_LABELS = {"done": "Done", "current": "Current", "pending": "Pending", "not_applicable": "N/A"}
+
+
+def method_label(method: str | None) -> str:
+    return delivery_method_label(method)
+
+
+def fee_type_label(fee_type: str | None) -> str:
+    return FEE_TYPE_LABELS.get(fee_type or "", (fee_type or "").replace("_", " ").title())
+
+
+# --------------------------------------------------------------------------------------------
+# Header and refresh banner
+# --------------------------------------------------------------------------------------------
+
+
+def _age(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 1:
+        return "just now"
+    if minutes < 60:
+        return f"{minutes} minute{'s' if minutes != 1 else ''} ago"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours} hour{'s' if hours != 1 else ''} ago"
+    days = hours // 24
+    return f"{days} days ago"
+
+
+def refresh_banner() -> None:
+    """When the data was last refreshed; a warning when that is longer ago than the threshold."""
+    info = data.last_refresh()
+    when = info.refreshed_at.strftime("%Y-%m-%d %H:%M UTC")
+    source = "" if info.source == "refresh_runs" else " (the warehouse file's time: no refresh run is recorded)"
+    if info.is_stale:
+        hours = info.stale_after.total_seconds() / 3600
+        st.warning(
+            f"**Stale data.** Last refreshed {when}{source}, {_age(info.age)}: more than {hours:g} hours ago. "
+            "The figures below may be out of date.",
+            icon=":material/warning:",
+        )
+    else:
+        st.info(f"Data last refreshed {when}{source}, {_age(info.age)}.", icon=":material/schedule:")
+
+
+def page_header(title: str, description: str) -> None:
+    """The page title, the help page's one-line description and the refresh banner."""
+    st.title(title)
+    st.caption(description)
+    refresh_banner()
+
+
+# --------------------------------------------------------------------------------------------
+# Filters
+# --------------------------------------------------------------------------------------------
+
+
+def client_filter(key: str) -> list[str] | None:
+    """Client multiselect; nothing chosen = every client (None)."""
+    chosen = st.multiselect("Client", data.client_ids(), key=key, placeholder="All clients")
+    return list(chosen) or None
+
+
+def choice_filter(
+    label: str,
+    options: Sequence[str],
+    key: str,
+    format_func: Callable[[str], str] = str,
+    placeholder: str = "All",
+    default: Sequence[str] | None = None,
+) -> list[str] | None:
+    """A multiselect; nothing chosen = no condition (None)."""
+    chosen = st.multiselect(
+        label, list(options), default=default, key=key, format_func=format_func, placeholder=placeholder
+    )
+    return list(chosen) or None
+
+
+def method_filter(key: str, options: Sequence[str] | None = None) -> list[str] | None:
+    return choice_filter(
+        "Delivery method",
+        options if options is not None else data.delivery_methods(),
+        key,
+        format_func=method_label,
+        placeholder="All delivery methods",
+    )
+
+
+def branch_filter(key: str, client_ids: Iterable[str] | None) -> list[str] | None:
+    branches = data.branches(client_ids)
+    names = branches.groupby("branch_code")["branch_name"].first().to_dict() if not branches.empty else {}
+
+    def label(code: str) -> str:
+        name = names.get(code)
+        return f"{code} · {name}" if name and name != code else code
+
+    return choice_filter("Branch", sorted(names), key, format_func=label, placeholder="All branches")
+
+
+def date_range_filter(report: str, key: str, label: str = "Date range", help: str | None = None):
+    """An inclusive date range, by default the last 30 days up to the report's latest date.
+
+    Returns (start, end); (None, None) when the user cleared the input. While only the first
+    date of a new range is picked, that one day is used.
+    """
+    default = data.default_date_range(report)
+    value = st.date_input(label, value=default, key=key, format="YYYY-MM-DD", help=help)
+    if isinstance(value, tuple | list):
+        if len(value) == 2:
+            return value[0], value[1]
+        if len(value) == 1:
+            return value[0], value[0]
+        return None, None
+    if isinstance(value, date):
+        return value, value
+    return None, None
+
+
+def describe_range(start: date | None, end: date | None) -> str:
+    if start is None and end is None:
+        return "all dates"
+    if start == end:
+        return f"{start:%Y-%m-%d}"
+    return f"{start:%Y-%m-%d} to {end:%Y-%m-%d}" if start and end else f"{start or '…'} to {end or '…'}"
+
+
+# --------------------------------------------------------------------------------------------
+# Tables, money
+# --------------------------------------------------------------------------------------------
+
+
+def table(
+    frame: pd.DataFrame,
+    file_name: str,
+    key: str,
+    column_config: dict | None = None,
+    **dataframe_args,
+):
+    """A table and a button that downloads exactly what it shows as CSV."""
+    dataframe_args.setdefault("placeholder", "–")
+    result = st.dataframe(frame, hide_index=True, column_config=column_config, key=key, **dataframe_args)
+    st.download_button(
+        "Download CSV",
+        frame.to_csv(index=False).encode("utf-8"),
+        file_name=file_name,
+        mime="text/csv",
+        key=f"{key}_csv",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+    return result
+
+
+def money(amount: float | Decimal | None, currency: str | None = None) -> str:
+    if amount is None or (isinstance(amount, float) and pd.isna(amount)):
+        return "–"
+    text = f"{Decimal(str(amount)).quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,.2f}"
+    return f"{text} {currency}" if currency else text
+
+
+def to_cents(amount: float | Decimal | None) -> Decimal:
+    if amount is None or (isinstance(amount, float) and pd.isna(amount)):
+        return Decimal("0.00")
+    return Decimal(str(amount)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def convert_cad(amount: float | Decimal | None, rate: float | Decimal | None) -> Decimal | None:
+    """A CAD amount in USD at ``rate`` (USD per CAD), rounded to the cent; None without a rate (R9)."""
+    if rate is None:
+        return None
+    return (to_cents(amount) * Decimal(str(rate))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def count_axis(figure, max_value: float, axis: str = "y") -> None:
+    """Whole-number ticks on a count axis (no "0.5 documents")."""
+    update = figure.update_yaxes if axis == "y" else figure.update_xaxes
+    if max_value <= 10:
+        update(dtick=1, rangemode="tozero")
+    else:
+        update(tickformat=",d", rangemode="tozero")
+
+
+def date_axis(figure, start: date | None, end: date | None) -> None:
+    """A date x axis that spans the whole filter range, so that quiet days show as gaps."""
+    figure.update_xaxes(type="date", tickformat="%Y-%m-%d")
+    if start is not None and end is not None:
+        figure.update_xaxes(
+            range=[pd.Timestamp(start) - pd.Timedelta(hours=12), pd.Timestamp(end) + pd.Timedelta(hours=12)]
+        )
+
+
+def empty_state(message: str, hint: str | None = None) -> None:
+    st.info(message, icon=":material/inbox:")
+    if hint:
+        st.caption(hint)
+
+
+# --------------------------------------------------------------------------------------------
+# The 10-step job tracker (R6)
+# --------------------------------------------------------------------------------------------
+
+
+def tracker_symbols(steps: pd.DataFrame) -> str:
+    """A job's 10 steps as one line of symbols: ✔ done, ● current, ○ pending, – not applicable."""
+    ordered = steps.sort_values("step_order")
+    return "".join(STEP_SYMBOLS.get(state, "?") for state in ordered["step_state"])
+
+
+TRACKER_LEGEND = "Tracker: ✔ done · ● current · ○ pending · – not applicable (steps 1 to 10, left to right)"
+
+_TRACKER_CSS = """
+<style>
+.bt-tracker { display: flex; gap: 0; margin: 8px 0 16px; font-family: inherit; }
+.bt-step { flex: 1 1 0; text-align: center; position: relative; padding: 0 4px; }
+.bt-step::before { content: ""; position: absolute; top: 15px; left: -50%; width: 100%; height: 3px;
+                   background: #d9e2ec; z-index: 0; }
+.bt-step:first-child::before { display: none; }
+.bt-step.bt-done::before, .bt-step.bt-current::before { background: #2f9e44; }
+.bt-dot { width: 32px; height: 32px; border-radius: 50%; margin: 0 auto 6px; display: flex;
+          align-items: center; justify-content: center; font-weight: 700; font-size: 14px;
+          position: relative; z-index: 1; border: 2px solid #bcccdc; background: #fff; color: #829ab1; }
+.bt-done .bt-dot { background: #2f9e44; border-color: #2f9e44; color: #fff; }
+.bt-current .bt-dot { background: #1c7ed6; border-color: #1c7ed6; color: #fff; box-shadow: 0 0 0 4px #d0ebff; }
+.bt-not_applicable .bt-dot { border-style: dashed; color: #bcccdc; background: #f8f9fa; font-size: 11px; }
+.bt-label { font-size: 12px; line-height: 1.25; color: #334e68; }
+.bt-current .bt-label { font-weight: 700; color: #1864ab; }
+.bt-not_applicable .bt-label { color: #9fb3c8; }
+.bt-state { font-size: 11px; color: #627d98; margin-top: 2px; }
+.bt-date { font-size: 11px; color: #486581; margin-top: 2px; }
+</style>
+"""
+
+
+def tracker_html(steps: pd.DataFrame) -> str:
+    """The visual tracker of one job: a dot per step, its label, state and date."""
+    parts = [_TRACKER_CSS, '<div class="bt-tracker" role="list">']
+    for step in steps.sort_values("step_order").itertuples(index=False):
+        state = str(step.step_state)
+        mark = {"done": "✓", "current": str(step.step_order), "not_applicable": "N/A"}.get(state, str(step.step_order))
+        when = ""
+        if step.status_date is not None and not pd.isna(step.status_date):
+            when = pd.Timestamp(step.status_date).strftime("%Y-%m-%d")
+        elif step.entered_at is not None and not pd.isna(step.entered_at):
+            when = pd.Timestamp(step.entered_at).strftime("%Y-%m-%d %H:%M UTC")
+        parts.append(
+            f'<div class="bt-step bt-{html.escape(state)}" role="listitem" data-state="{html.escape(state)}" '
+            f'title="{html.escape(str(step.status_label))}: {STEP_STATE_LABELS.get(state, state)}">'
+            f'<div class="bt-dot">{html.escape(mark)}</div>'
+            f'<div class="bt-label">{html.escape(str(step.status_label))}</div>'
+            f'<div class="bt-state">{STEP_STATE_LABELS.get(state, state)}</div>'
+            f'<div class="bt-date">{html.escape(when)}</div>'
+            "</div>"
+        )
+    parts.append("</div>")
+    return "".join(parts)

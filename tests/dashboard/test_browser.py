@@ -1,0 +1,262 @@
+"""The dashboard in a real browser: `billing-reports serve` on the hand-made warehouse, driven by
+Debian's Chromium through Playwright. Every page is opened, a known figure checked, a filter
+used, and a screenshot saved to tests/artifacts/screenshots/<page>.png.
+
+Skipped only when /usr/bin/chromium is missing and CI is not set; in CI it must run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.dashboard.conftest import PROJECT_DIR
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = PROJECT_DIR / "tests" / "artifacts" / "screenshots"
+TIMEOUT_MS = 30_000
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists() and not os.environ.get("CI"),
+        reason="Debian chromium is not installed (apt-get install -y chromium); CI installs it",
+    ),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _serve_command(port: int, warehouse: Path) -> list[str]:
+    script = Path(sys.executable).with_name("billing-reports")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "billing_reports.cli"]
+    return [*command, "serve", "--port", str(port), "--warehouse", str(warehouse)]
+
+
+@pytest.fixture(scope="module")
+def server(dashboard_warehouse, tmp_path_factory):
+    """`billing-reports serve` on a free port; stopped (SIGTERM, passed on to Streamlit) at the end."""
+    port = _free_port()
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    environment = {**os.environ, "BILLING_STALE_AFTER_HOURS": "26"}
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            _serve_command(port, dashboard_warehouse),
+            cwd=PROJECT_DIR,
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"billing-reports serve did not start:\n{log.read_text()}")
+        time.sleep(0.3)
+    yield url
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing; CI must install chromium")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    tab = context.new_page()
+    tab.set_default_timeout(TIMEOUT_MS)
+    yield tab
+    context.close()
+
+
+def open_report(page, server: str, path: str, title: str) -> None:
+    page.goto(f"{server}/{path}")
+    page.get_by_role("heading", name=title).wait_for()
+    page.locator('[data-testid="stMetric"], [data-testid="stAlert"]').first.wait_for()
+
+
+def metric(page, label: str):
+    """The value of the metric whose label is exactly ``label``."""
+    label_element = page.locator('[data-testid="stMetricLabel"]', has_text=re.compile(f"^{re.escape(label)}$"))
+    return page.locator('[data-testid="stMetric"]', has=label_element).locator('[data-testid="stMetricValue"]')
+
+
+def choose(page, widget_label: str, option: str) -> None:
+    """Pick an option of a multiselect."""
+    page.get_by_role("combobox", name=widget_label, exact=True).click()
+    page.get_by_role("option", name=option, exact=True).click()
+    page.keyboard.press("Escape")
+
+
+def screenshot(page, name: str) -> Path:
+    """The whole page (Streamlit scrolls inside its main block, so grow the viewport to fit it)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_timeout(800)  # let charts finish drawing
+    height = page.evaluate(
+        "() => { const main = document.querySelector('[data-testid=stMain]');"
+        " return Math.max(900, main ? main.scrollHeight : document.body.scrollHeight); }"
+    )
+    page.set_viewport_size({"width": 1400, "height": min(int(height) + 40, 6000)})
+    page.wait_for_timeout(600)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    assert page.locator('[data-testid="stException"]').count() == 0, "the page shows a Python exception"
+    return path
+
+
+def expect_text(locator, text: str) -> None:
+    from playwright.sync_api import expect
+
+    expect(locator).to_have_text(text, timeout=TIMEOUT_MS)
+
+
+def test_job_tracking(page, server):
+    from playwright.sync_api import expect
+
+    open_report(page, server, "", "Job tracking report")
+    expect_text(metric(page, "Jobs"), "6")
+    expect(page.get_by_text("Data last refreshed")).to_be_visible()
+    # The details of the newest job (J6) with its 10-step tracker.
+    expect(page.locator(".bt-tracker .bt-step")).to_have_count(10)
+    expect(page.locator(".bt-step.bt-current")).to_contain_text("Awaiting Ops Approval")
+    choose(page, "Client", "MAPLE")
+    expect_text(metric(page, "Jobs"), "2")
+    screenshot(page, "job_tracking")
+
+
+def test_job_activity_report_downloads(page, server):
+    from playwright.sync_api import expect
+
+    open_report(page, server, "", "Job tracking report")
+    page.get_by_role("textbox", name="Job ID or name").fill("March statements")
+    page.keyboard.press("Enter")
+    expect_text(metric(page, "Jobs"), "1")
+    expect(page.get_by_text("Job Activity Report", exact=True)).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download PDF").click()
+    path = download.value.path()
+    assert Path(path).read_bytes().startswith(b"%PDF")
+    assert download.value.suggested_filename == "job-activity-J1.pdf"
+    page.get_by_text("View Job Activity Report").click()
+    expect(page.get_by_text("INV-D14")).to_be_visible()
+    screenshot(page, "job_activity_report")
+
+
+def test_job_approval(page, server):
+    open_report(page, server, "job_approval", "Job approval")
+    expect_text(metric(page, "Awaiting customer approval"), "1")
+    expect_text(metric(page, "Documents"), "5")
+    choose(page, "Awaiting", "Ops approval")
+    expect_text(metric(page, "Documents"), "2")
+    screenshot(page, "job_approval")
+
+
+def test_file_pickup(page, server):
+    from playwright.sync_api import expect
+
+    open_report(page, server, "file_pickup", "File pickup")
+    expect(page.get_by_text("1 file is overdue")).to_be_visible()
+    expect(page.get_by_text("you can submit a ticket to Customer Support.").first).to_be_visible()
+    choose(page, "Client", "MAPLE")
+    expect_text(metric(page, "Overdue"), "0")
+    expect_text(metric(page, "Waiting"), "1")
+    screenshot(page, "file_pickup")
+
+
+def test_billing_statistics(page, server):
+    open_report(page, server, "billing_statistics", "Billing statistics")
+    expect_text(metric(page, "Bills"), "9")
+    page.locator(".js-plotly-plot").first.wait_for()
+    choose(page, "Client", "ACME")
+    expect_text(metric(page, "Bills"), "7")
+    screenshot(page, "billing_statistics")
+
+
+def test_billing_activity_details(page, server):
+    open_report(page, server, "billing_activity_details", "Billing activity details")
+    expect_text(metric(page, "Documents"), "8")
+    choose(page, "Delivery", "Print")
+    expect_text(metric(page, "Batches"), "2")
+    screenshot(page, "billing_activity_details")
+
+
+def test_branch_report(page, server):
+    open_report(page, server, "branch_report", "Branch report")
+    expect_text(metric(page, "Documents"), "9")
+    choose(page, "Branch", "NE · Northeast")
+    expect_text(metric(page, "Documents"), "4")
+    screenshot(page, "branch_report")
+
+
+def test_branch_billing_converts_cad_at_the_typed_rate(page, server):
+    open_report(page, server, "branch_billing", "Branch billing report")
+    expect_text(metric(page, "Total (USD, excludes CAD fees)"), "60.00 USD")
+    rate = page.get_by_role("spinbutton", name="Enter the exchange rate that appears on your invoice")
+    rate.fill("0.75")
+    rate.press("Enter")
+    expect_text(metric(page, "CAD fees in USD"), "75.00 USD")
+    expect_text(metric(page, "Total (USD)"), "135.00 USD")
+    screenshot(page, "branch_billing")
+
+
+def test_customer_routing(page, server):
+    from playwright.sync_api import expect
+
+    open_report(page, server, "customer_routing", "Customer routing report")
+    expect(page.get_by_text("2026-03-31 12:00 UTC")).to_be_visible()
+    expect_text(metric(page, "Customer routings"), "27")
+    choose(page, "Delivery channel", "Email")
+    expect_text(metric(page, "Customer routings"), "18")
+    screenshot(page, "customer_routing")
+
+
+def test_rule_change_audit(page, server):
+    open_report(page, server, "rule_change_audit", "Processing-rule change audit")
+    expect_text(metric(page, "Change requests"), "3")
+    page.get_by_role("radio", name="Not authorized", exact=True).click()
+    expect_text(metric(page, "Change requests"), "1")
+    screenshot(page, "rule_change_audit")
