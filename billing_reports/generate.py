@@ -46,47 +46,115 @@ TABLE_COLUMNS: dict[str, list[str]] = {
     "branches": ["client_id", "branch_code", "branch_name", "country"],
     "customers": ["client_id", "customer_account_id", "customer_name", "branch_code"],
     "customer_routing": [
-        "routing_id", "client_id", "customer_account_id", "delivery_channel", "destination",
-        "pull_class", "routing_source", "valid_from", "valid_to",
+        "routing_id",
+        "client_id",
+        "customer_account_id",
+        "delivery_channel",
+        "destination",
+        "pull_class",
+        "routing_source",
+        "valid_from",
+        "valid_to",
     ],
     "processing_rules": ["rule_id", "client_id", "rule_type", "rule_value", "valid_from", "valid_to"],
     "processing_rule_changes": [
-        "change_id", "client_id", "rule_id", "requested_by_contact_id", "requested_at", "applied_at",
+        "change_id",
+        "client_id",
+        "rule_id",
+        "requested_by_contact_id",
+        "requested_at",
+        "applied_at",
         "summary",
     ],
     "file_uploads": [
-        "file_id", "client_id", "file_name", "uploaded_at", "size_bytes", "picked_up_at", "job_id",
+        "file_id",
+        "client_id",
+        "file_name",
+        "uploaded_at",
+        "size_bytes",
+        "picked_up_at",
+        "job_id",
     ],
     "jobs": [
-        "job_id", "client_id", "job_name", "created_at", "ops_approval_required",
+        "job_id",
+        "client_id",
+        "job_name",
+        "created_at",
+        "ops_approval_required",
         "customer_approval_required",
     ],
     "job_status_events": ["event_id", "job_id", "status_code", "event_at", "status_date"],
     "job_approvals": [
-        "approval_id", "job_id", "approval_stage", "requested_at", "decided_at", "decision", "decided_by",
+        "approval_id",
+        "job_id",
+        "approval_stage",
+        "requested_at",
+        "decided_at",
+        "decision",
+        "decided_by",
     ],
     "batches": [
-        "batch_id", "job_id", "batch_type", "print_facility", "released_at", "scheduled_send_date",
-        "completed_at", "post_office_due_date", "mailed_at", "mail_class", "piece_count", "sheet_count",
-        "postage_amount", "postage_currency",
+        "batch_id",
+        "job_id",
+        "batch_type",
+        "print_facility",
+        "released_at",
+        "scheduled_send_date",
+        "completed_at",
+        "post_office_due_date",
+        "mailed_at",
+        "mail_class",
+        "piece_count",
+        "sheet_count",
+        "postage_amount",
+        "postage_currency",
     ],
     "documents": [
-        "document_id", "client_id", "job_id", "batch_id", "customer_account_id", "branch_code",
-        "document_type", "document_number", "document_date", "amount_due", "currency",
-        "delivery_channel", "pull_class", "page_count",
+        "document_id",
+        "client_id",
+        "job_id",
+        "batch_id",
+        "customer_account_id",
+        "branch_code",
+        "document_type",
+        "document_number",
+        "document_date",
+        "amount_due",
+        "currency",
+        "delivery_channel",
+        "pull_class",
+        "page_count",
     ],
     "document_pulls": ["pull_id", "job_id", "document_id", "pulled_at", "pulled_by"],
     "deliveries": ["delivery_id", "document_id", "delivery_channel", "attempted_at", "sent_at", "outcome"],
     "fees": [
-        "fee_id", "client_id", "job_id", "batch_id", "document_id", "branch_code", "fee_type", "quantity",
-        "unit_price", "amount", "currency", "fee_date", "print_facility",
+        "fee_id",
+        "client_id",
+        "job_id",
+        "batch_id",
+        "document_id",
+        "branch_code",
+        "fee_type",
+        "quantity",
+        "unit_price",
+        "amount",
+        "currency",
+        "fee_date",
+        "print_facility",
     ],
 }
 
 STATUS_CODES = [
-    "PARSING_LOADING", "GENERATING_PDF", "AWAITING_OPS_APPROVAL", "AWAITING_CUSTOMER_APPROVAL",
-    "PRINTING", "SENDING_ELECTRONIC", "ELECTRONIC_SCHEDULED", "PRINTING_COMPLETE",
-    "DELIVERED_TO_POST_OFFICE", "JOB_COMPLETE",
+    "PARSING_LOADING",
+    "GENERATING_PDF",
+    "AWAITING_OPS_APPROVAL",
+    "AWAITING_CUSTOMER_APPROVAL",
+    "PRINTING",
+    "SENDING_ELECTRONIC",
+    "ELECTRONIC_SCHEDULED",
+    "PRINTING_COMPLETE",
+    "DELIVERED_TO_POST_OFFICE",
+    "JOB_COMPLETE",
 ]
 
 # channel code (0-based) -> name; 0 = print, 1..7 = electronic, 8 = pull
@@ -94,66 +162,226 @@ CHANNELS = ["us_mail", "email", "einvoice_connect", "invoice_central", "fax", "s
 
 # prefix, minimum number of digits (grows when the data needs more)
 ID_FORMATS = {
-    "client": ("CL", 3), "contact": ("CT", 4), "customer": ("C", 7), "routing": ("R", 8),
-    "rule": ("PR", 3), "change": ("RC", 4), "file": ("F", 6), "job": ("J", 6), "event": ("E", 8),
-    "approval": ("AP", 6), "batch": ("B", 7), "document": ("D", 9), "pull": ("P", 7),
-    "delivery": ("DL", 9), "fee": ("FE", 8),
+    "client": ("CL", 3),
+    "contact": ("CT", 4),
+    "customer": ("C", 7),
+    "routing": ("R", 8),
+    "rule": ("PR", 3),
+    "change": ("RC", 4),
+    "file": ("F", 6),
+    "job": ("J", 6),
+    "event": ("E", 8),
+    "approval": ("AP", 6),
+    "batch": ("B", 7),
+    "document": ("D", 9),
+    "pull": ("P", 7),
+    "delivery": ("DL", 9),
+    "fee": ("FE", 8),
 }
 
 # (timezone, country, standard UTC offset in minutes); the first clients take them in this order
 _ZONES = [
-    ("America/New_York", "US", -300), ("America/Toronto", "CA", -300), ("America/Chicago", "US", -360),
-    ("America/Los_Angeles", "US", -480), ("America/Vancouver", "CA", -480),
-    ("America/Denver", "US", -420), ("America/Halifax", "CA", -240),
+    ("America/New_York", "US", -300),
+    ("America/Toronto", "CA", -300),
+    ("America/Chicago", "US", -360),
+    ("America/Los_Angeles", "US", -480),
+    ("America/Vancouver", "CA", -480),
+    ("America/Denver", "US", -420),
+    ("America/Halifax", "CA", -240),
 ]
 _US_NAMES = [
-    "Northwind Industrial Supply", "Great Lakes Plumbing Distributors", "Pacific Crest Foods",
-    "Summit Electrical Wholesale", "Lone Star Building Products", "Blue Ridge Medical Supply",
-    "Keystone Auto Parts", "Cascade Office Solutions", "Heartland Farm Equipment",
-    "Riverbend Janitorial Supply", "Golden Gate Beverage Co.", "Iron Range Fasteners",
+    "Northwind Industrial Supply",
+    "Great Lakes Plumbing Distributors",
+    "Pacific Crest Foods",
+    "Summit Electrical Wholesale",
+    "Lone Star Building Products",
+    "Blue Ridge Medical Supply",
+    "Keystone Auto Parts",
+    "Cascade Office Solutions",
+    "Heartland Farm Equipment",
+    "Riverbend Janitorial Supply",
+    "Golden Gate Beverage Co.",
+    "Iron Range Fasteners",
 ]
 _CA_NAMES = [
-    "Maple Leaf Distribution Ltd.", "Laurentian Paper & Packaging", "Fraser Valley Produce Co.",
-    "Bluenose Marine Supply", "Prairie Steel Inc.", "Georgian Bay Hardware",
+    "Maple Leaf Distribution Ltd.",
+    "Laurentian Paper & Packaging",
+    "Fraser Valley Produce Co.",
+    "Bluenose Marine Supply",
+    "Prairie Steel Inc.",
+    "Georgian Bay Hardware",
 ]
 _US_CITIES = [
-    ("NYC", "New York"), ("BOS", "Boston"), ("PHL", "Philadelphia"), ("ATL", "Atlanta"),
-    ("CHI", "Chicago"), ("DAL", "Dallas"), ("HOU", "Houston"), ("DEN", "Denver"), ("PHX", "Phoenix"),
-    ("SEA", "Seattle"), ("MIA", "Miami"), ("DET", "Detroit"), ("MSP", "Minneapolis"),
+    ("NYC", "New York"),
+    ("BOS", "Boston"),
+    ("PHL", "Philadelphia"),
+    ("ATL", "Atlanta"),
+    ("CHI", "Chicago"),
+    ("DAL", "Dallas"),
+    ("HOU", "Houston"),
+    ("DEN", "Denver"),
+    ("PHX", "Phoenix"),
+    ("SEA", "Seattle"),
+    ("MIA", "Miami"),
+    ("DET", "Detroit"),
+    ("MSP", "Minneapolis"),
     ("STL", "St. Louis"),
 ]
 _CA_CITIES = [
-    ("TOR", "Toronto"), ("MTL", "Montreal"), ("VAN", "Vancouver"), ("CGY", "Calgary"),
-    ("EDM", "Edmonton"), ("OTT", "Ottawa"), ("WPG", "Winnipeg"), ("HFX", "Halifax"),
-    ("QUE", "Quebec City"), ("REG", "Regina"),
+    ("TOR", "Toronto"),
+    ("MTL", "Montreal"),
+    ("VAN", "Vancouver"),
+    ("CGY", "Calgary"),
+    ("EDM", "Edmonton"),
+    ("OTT", "Ottawa"),
+    ("WPG", "Winnipeg"),
+    ("HFX", "Halifax"),
+    ("QUE", "Quebec City"),
+    ("REG", "Regina"),
 ]
 _US_AREA = ["212", "312", "404", "415", "469", "617", "713", "720", "206", "305", "614", "503"]
 _CA_AREA = ["416", "514", "604", "403", "780", "613", "204", "902"]
 _FIRST = [
-    "James", "Maria", "Robert", "Linda", "Michael", "Patricia", "David", "Jennifer", "Daniel", "Susan",
-    "Kevin", "Karen", "Brian", "Nancy", "Jason", "Lisa", "Ryan", "Sandra", "Eric", "Ashley", "Priya",
-    "Wei", "Sofia", "Liam", "Chloe", "Mathieu", "Amelie", "Omar", "Fatima", "Hiroshi",
+    "James",
+    "Maria",
+    "Robert",
+    "Linda",
+    "Michael",
+    "Patricia",
+    "David",
+    "Jennifer",
+    "Daniel",
+    "Susan",
+    "Kevin",
+    "Karen",
+    "Brian",
+    "Nancy",
+    "Jason",
+    "Lisa",
+    "Ryan",
+    "Sandra",
+    "Eric",
+    "Ashley",
+    "Priya",
+    "Wei",
+    "Sofia",
+    "Liam",
+    "Chloe",
+    "Mathieu",
+    "Amelie",
+    "Omar",
+    "Fatima",
+    "Hiroshi",
 ]
 _LAST = [
-    "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez",
-    "Martinez", "Wilson", "Anderson", "Thomas", "Taylor", "Moore", "Martin", "Lee", "Thompson",
-    "White", "Harris", "Tremblay", "Gagnon", "Roy", "Cote", "Bouchard", "Patel", "Nguyen", "Chen",
-    "O'Brien", "MacDonald",
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Martin",
+    "Lee",
+    "Thompson",
+    "White",
+    "Harris",
+    "Tremblay",
+    "Gagnon",
+    "Roy",
+    "Cote",
+    "Bouchard",
+    "Patel",
+    "Nguyen",
+    "Chen",
+    "O'Brien",
+    "MacDonald",
 ]
 _OPS_STAFF = ["Dana Whitfield", "Marcus Reyes", "Elena Petrova", "Tom Okafor", "Grace Lindqvist", "Sam Ito"]
 
 _CUST_A = [
-    "Acme", "Apex", "Atlas", "Beacon", "Blue Ridge", "Cedar", "Central", "Coastal", "Crown", "Delta",
-    "Eagle", "Evergreen", "First", "Frontier", "Golden", "Granite", "Harbor", "Highland", "Liberty",
-    "Lakeside", "Maple", "Metro", "Midwest", "Northern", "Oak", "Pacific", "Pioneer", "Prairie",
-    "Premier", "Red River", "Riverside", "Rocky", "Silver", "Southern", "Summit", "Sunrise", "Trinity",
-    "Valley", "Western", "Willow",
+    "Acme",
+    "Apex",
+    "Atlas",
+    "Beacon",
+    "Blue Ridge",
+    "Cedar",
+    "Central",
+    "Coastal",
+    "Crown",
+    "Delta",
+    "Eagle",
+    "Evergreen",
+    "First",
+    "Frontier",
+    "Golden",
+    "Granite",
+    "Harbor",
+    "Highland",
+    "Liberty",
+    "Lakeside",
+    "Maple",
+    "Metro",
+    "Midwest",
+    "Northern",
+    "Oak",
+    "Pacific",
+    "Pioneer",
+    "Prairie",
+    "Premier",
+    "Red River",
+    "Riverside",
+    "Rocky",
+    "Silver",
+    "Southern",
+    "Summit",
+    "Sunrise",
+    "Trinity",
+    "Valley",
+    "Western",
+    "Willow",
 ]
 _CUST_B = [
-    "Auto", "Bakery", "Builders", "Cafe", "Construction", "Dental", "Electric", "Farms", "Fitness",
-    "Foods", "Hardware", "Heating & Cooling", "Hotel", "Landscaping", "Logistics", "Lumber", "Machining",
-    "Marine", "Medical", "Motors", "Paving", "Pharmacy", "Plumbing", "Printing", "Properties",
-    "Restaurant", "Roofing", "Supply", "Tire", "Transport", "Veterinary", "Welding",
+    "Auto",
+    "Bakery",
+    "Builders",
+    "Cafe",
+    "Construction",
+    "Dental",
+    "Electric",
+    "Farms",
+    "Fitness",
+    "Foods",
+    "Hardware",
+    "Heating & Cooling",
+    "Hotel",
+    "Landscaping",
+    "Logistics",
+    "Lumber",
+    "Machining",
+    "Marine",
+    "Medical",
+    "Motors",
+    "Paving",
+    "Pharmacy",
+    "Plumbing",
+    "Printing",
+    "Properties",
+    "Restaurant",
+    "Roofing",
+    "Supply",
+    "Tire",
+    "Transport",
+    "Veterinary",
+    "Welding",
 ]
 _CUST_S = ["Inc.", "LLC", "Co.", "Ltd.", "Group", "& Sons", "Corp.", "Services", "", "", "", ""]
 
@@ -184,13 +412,17 @@ class _Rand:
         """Uniform [0, 1) from hash(keys, seed, purpose)."""
         args = ", ".join(keys)
         # DuckDB's multi-argument hash combines weakly (neighbouring keys share high bits): re-hash it
-        return (f"((hash(hash({args}, {self.seed}::BIGINT, {_purpose(purpose)}::BIGINT)) >> 11)::DOUBLE"
-                " / 9007199254740992.0)")
+        return (
+            f"((hash(hash({args}, {self.seed}::BIGINT, {_purpose(purpose)}::BIGINT)) >> 11)::DOUBLE"
+            " / 9007199254740992.0)"
+        )
 
     def z(self, purpose: str, *keys: str) -> str:
         """Standard normal (Box-Muller)."""
-        return (f"(sqrt(-2.0 * ln(1.0 - {self.u(purpose + '#1', *keys)}))"
-                f" * cos(2.0 * pi() * {self.u(purpose + '#2', *keys)}))")
+        return (
+            f"(sqrt(-2.0 * ln(1.0 - {self.u(purpose + '#1', *keys)}))"
+            f" * cos(2.0 * pi() * {self.u(purpose + '#2', *keys)}))"
+        )
 
     def pick(self, items_sql: str, n: int, purpose: str, *keys: str) -> str:
         return f"{items_sql}[1 + CAST(floor({self.u(purpose, *keys)} * {n}) AS INTEGER)]"
@@ -211,8 +443,10 @@ def _dst_bounds(year: int) -> tuple[datetime, datetime]:
     second_sun = m1 + timedelta(days=(6 - m1.weekday()) % 7 + 7)
     n1 = date(year, 11, 1)
     first_sun = n1 + timedelta(days=(6 - n1.weekday()) % 7)
-    return (datetime.combine(second_sun, datetime.min.time()) + timedelta(hours=2),
-            datetime.combine(first_sun, datetime.min.time()) + timedelta(hours=1))
+    return (
+        datetime.combine(second_sun, datetime.min.time()) + timedelta(hours=2),
+        datetime.combine(first_sun, datetime.min.time()) + timedelta(hours=1),
+    )
 
 
 def _build_config(n: int, days: int, seed: int, start: datetime, n_docs: int) -> dict:
@@ -229,8 +463,11 @@ def _build_config(n: int, days: int, seed: int, start: datetime, n_docs: int) ->
         return t if t < end - timedelta(hours=2) else end - timedelta(hours=6)
 
     def past(lo_days: int, hi_days: int) -> datetime:
-        return (start - timedelta(days=rng.randint(lo_days, hi_days))
-                + timedelta(hours=rng.randint(13, 21), minutes=rng.randint(0, 59)))
+        return (
+            start
+            - timedelta(days=rng.randint(lo_days, hi_days))
+            + timedelta(hours=rng.randint(13, 21), minutes=rng.randint(0, 59))
+        )
 
     us_names = _US_NAMES[:]
     ca_names = _CA_NAMES[:]
@@ -246,12 +483,21 @@ def _build_config(n: int, days: int, seed: int, start: datetime, n_docs: int) ->
         cities = _CA_CITIES if country == "CA" else _US_CITIES
         nb = (8 if i == 0 else rng.randint(2, 8)) if by_branch else 0
         branches = sorted(rng.sample(cities, nb))
-        clients.append({
-            "idx": i, "client_id": f"CL{i + 1:03d}", "name": name, "tz": tz, "country": country,
-            "std": std, "by_branch": by_branch, "branches": branches,
-            "slug": _slug(name), "short": "".join(w[0] for w in re.findall(r"[A-Za-z]+", name))[:4].upper(),
-            "area": _CA_AREA if country == "CA" else _US_AREA,
-        })
+        clients.append(
+            {
+                "idx": i,
+                "client_id": f"CL{i + 1:03d}",
+                "name": name,
+                "tz": tz,
+                "country": country,
+                "std": std,
+                "by_branch": by_branch,
+                "branches": branches,
+                "slug": _slug(name),
+                "short": "".join(w[0] for w in re.findall(r"[A-Za-z]+", name))[:4].upper(),
+                "area": _CA_AREA if country == "CA" else _US_AREA,
+            }
+        )
     # size skew: one big client holds ~45% of the documents
     raw = [rng.uniform(0.25, 1.0) for _ in range(n)]
     if n == 1:
@@ -277,8 +523,14 @@ def _build_config(n: int, days: int, seed: int, start: datetime, n_docs: int) ->
     def add_contact(c: dict, role: str, vf: datetime, vt: datetime | None = None) -> dict:
         f, last = person()
         local = re.sub(r"[^a-z]", "", f.lower()) + "." + re.sub(r"[^a-z]", "", last.lower())
-        row = {"client": c["idx"], "name": f"{f} {last}", "email": f"{local}@{c['slug']}.example.com",
-               "role": role, "vf": vf, "vt": vt}
+        row = {
+            "client": c["idx"],
+            "name": f"{f} {last}",
+            "email": f"{local}@{c['slug']}.example.com",
+            "role": role,
+            "vf": vf,
+            "vt": vt,
+        }
         contacts.append(row)
         return row
 
@@ -307,9 +559,11 @@ def _build_config(n: int, days: int, seed: int, start: datetime, n_docs: int) ->
         r["id"] = f"CT{k:04d}"
     for c in clients:
         mine = [r for r in contacts if r["client"] == c["idx"]]
-        steady = [r["name"] for r in mine
-                  if r["role"] in ("primary_support", "billing", "support") and r["vf"] <= start
-                  and r["vt"] is None]
+        steady = [
+            r["name"]
+            for r in mine
+            if r["role"] in ("primary_support", "billing", "support") and r["vf"] <= start and r["vt"] is None
+        ]
         c["approvers"] = steady or [r["name"] for r in mine]
 
     def contact_at(ci: int, roles: tuple[str, ...], t: datetime, valid: bool = True) -> dict | None:
@@ -336,8 +590,13 @@ def _build_config(n: int, days: int, seed: int, start: datetime, n_docs: int) ->
     timed_old = add_rule(pick_client(2), "timed_start", "06:00", past(480, 520), at_frac(0.4, 19))
     timed_new = None
     if timed_old is not None:
-        timed_new = {"client": timed_old["client"], "type": "timed_start", "value": "05:30",
-                     "vf": timed_old["vt"], "vt": None}
+        timed_new = {
+            "client": timed_old["client"],
+            "type": "timed_start",
+            "value": "05:30",
+            "vf": timed_old["vt"],
+            "vt": None,
+        }
         rules.append(timed_new)
     add_rule(pick_client(4), "timed_start", "21:30", past(90, 110))
     add_rule(pick_client(3), "delay_electronic", "2", past(170, 190))
@@ -371,39 +630,78 @@ def _build_config(n: int, days: int, seed: int, start: datetime, n_docs: int) ->
         if r["vf"] >= start - timedelta(days=120):
             req = r["vf"] - timedelta(hours=rng.randint(3, 70), minutes=rng.randint(0, 59))
             who = contact_at(r["client"], ("primary_support",), req) or any_contact[r["client"]]
-            changes.append({"client": r["client"], "rule": r, "by": who, "req": req, "applied": r["vf"],
-                            "summary": summary_for(r)})
+            changes.append(
+                {"client": r["client"], "rule": r, "by": who, "req": req, "applied": r["vf"], "summary": summary_for(r)}
+            )
     if cust_removed is not None:  # removal requested by a plain support contact: unauthorized, applied
         req = cust_removed["vt"] - timedelta(hours=26, minutes=12)
         who = contact_at(cust_removed["client"], ("support",), req) or any_contact[cust_removed["client"]]
-        changes.append({"client": cust_removed["client"], "rule": cust_removed, "by": who, "req": req,
-                        "applied": cust_removed["vt"], "summary": "Remove customer approval requirement"})
+        changes.append(
+            {
+                "client": cust_removed["client"],
+                "rule": cust_removed,
+                "by": who,
+                "req": req,
+                "applied": cust_removed["vt"],
+                "summary": "Remove customer approval requirement",
+            }
+        )
     c2 = clients[pick_client(2)]
     if "former_primary" in c2 and c2["former_primary"]["vt"] < end - timedelta(days=1):
         target = timed_new or next((r for r in rules if r["client"] == c2["idx"]), None)
         if target is not None:  # requested by a primary-support contact whose role had ended
             req = min(c2["former_primary"]["vt"] + timedelta(days=3, hours=2), end - timedelta(hours=12))
-            changes.append({"client": c2["idx"], "rule": target, "by": c2["former_primary"], "req": req,
-                            "applied": None, "summary": "Move timed start to 07:00 local"})
-    delay_rule = next((r for r in rules if r["client"] == pick_client(3) and r["type"] == "delay_electronic"),
-                      None)
+            changes.append(
+                {
+                    "client": c2["idx"],
+                    "rule": target,
+                    "by": c2["former_primary"],
+                    "req": req,
+                    "applied": None,
+                    "summary": "Move timed start to 07:00 local",
+                }
+            )
+    delay_rule = next((r for r in rules if r["client"] == pick_client(3) and r["type"] == "delay_electronic"), None)
     if delay_rule is not None:  # requested by a billing contact: unauthorized, not applied
         req = at_frac(0.55, 15)
         who = contact_at(delay_rule["client"], ("billing",), req) or any_contact[delay_rule["client"]]
-        changes.append({"client": delay_rule["client"], "rule": delay_rule, "by": who, "req": req,
-                        "applied": None, "summary": "Change electronic delay to 5 days"})
-    cust_rule = next((r for r in rules if r["client"] == pick_client(1) and r["type"] == "customer_approval"),
-                     None)
+        changes.append(
+            {
+                "client": delay_rule["client"],
+                "rule": delay_rule,
+                "by": who,
+                "req": req,
+                "applied": None,
+                "summary": "Change electronic delay to 5 days",
+            }
+        )
+    cust_rule = next((r for r in rules if r["client"] == pick_client(1) and r["type"] == "customer_approval"), None)
     if cust_rule is not None:  # authorized, still pending
         req = end - timedelta(hours=20, minutes=17)
         who = contact_at(cust_rule["client"], ("primary_support",), req) or any_contact[cust_rule["client"]]
-        changes.append({"client": cust_rule["client"], "rule": cust_rule, "by": who, "req": req,
-                        "applied": None, "summary": "Turn off customer approval for statement runs"})
+        changes.append(
+            {
+                "client": cust_rule["client"],
+                "rule": cust_rule,
+                "by": who,
+                "req": req,
+                "applied": None,
+                "summary": "Turn off customer approval for statement runs",
+            }
+        )
     if rules and not any(ch["by"]["role"] != "primary_support" or ch["applied"] is None for ch in changes):
         r = rules[0]
         who = contact_at(r["client"], ("viewer", "support", "billing"), at_frac(0.5)) or any_contact[r["client"]]
-        changes.append({"client": r["client"], "rule": r, "by": who, "req": at_frac(0.5), "applied": None,
-                        "summary": "Please review this rule"})
+        changes.append(
+            {
+                "client": r["client"],
+                "rule": r,
+                "by": who,
+                "req": at_frac(0.5),
+                "applied": None,
+                "summary": "Please review this rule",
+            }
+        )
     changes.sort(key=lambda ch: (ch["req"], ch["client"]))
     for k, ch in enumerate(changes, 1):
         ch["id"] = f"RC{k:04d}"
@@ -435,8 +733,14 @@ def _build_config(n: int, days: int, seed: int, start: datetime, n_docs: int) ->
         (pick_client(5), end - timedelta(minutes=11)),
     ]
     return {
-        "clients": clients, "contacts": contacts, "rules": rules, "changes": changes, "end": end,
-        "days": day_list, "max_slots": max_slots, "stuck": stuck,
+        "clients": clients,
+        "contacts": contacts,
+        "rules": rules,
+        "changes": changes,
+        "end": end,
+        "days": day_list,
+        "max_slots": max_slots,
+        "stuck": stuck,
     }
 
 
@@ -489,8 +793,13 @@ def generate(
         shutil.rmtree(tmp, ignore_errors=True)
     secs = round(time.time() - t0, 2)
     summary = {
-        "out_dir": str(out), "seed": seed, "documents": documents, "clients": clients, "days": days,
-        "start_date": start.date().isoformat(), "end_date": (end - timedelta(days=1)).date().isoformat(),
+        "out_dir": str(out),
+        "seed": seed,
+        "documents": documents,
+        "clients": clients,
+        "days": days,
+        "start_date": start.date().isoformat(),
+        "end_date": (end - timedelta(days=1)).date().isoformat(),
         "as_of": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "tables": tables,
         "rows": {t: v["rows"] for t, v in tables.items()},
@@ -498,8 +807,7 @@ def generate(
         "bytes": sum(v["bytes"] for v in tables.values()),
         "seconds": secs,
     }
-    step(f"done: {summary['files']} files, {summary['bytes'] / 1e6:,.1f} MB, "
-         f"{documents:,} documents in {secs:.1f}s")
+    step(f"done: {summary['files']} files, {summary['bytes'] / 1e6:,.1f} MB, {documents:,} documents in {secs:.1f}s")
     return summary
 
 
@@ -557,9 +865,7 @@ class _Gen:
         # keep the number of references to an argument small, and never nest the time-zone macros on
         # unmaterialized expressions (the expression tree would grow exponentially).
         years = range(self.start.year, self.end.year + 1)
-        cases = " OR ".join(
-            f"(lts >= {_sql_ts(a)} AND lts < {_sql_ts(b)})" for y in years for a, b in [_dst_bounds(y)]
-        )
+        cases = " OR ".join(f"(lts >= {_sql_ts(a)} AND lts < {_sql_ts(b)})" for y in years for a, b in [_dst_bounds(y)])
         ch = _sql_list(CHANNELS)
         for m in [
             "CREATE MACRO secs(x) AS to_seconds(CAST(x AS BIGINT))",
@@ -593,9 +899,26 @@ class _Gen:
         for c in cl:
             self.con.execute(
                 "INSERT INTO cl VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [c["idx"], c["client_id"], c["name"], c["tz"], c["std"], c["country"], c["by_branch"],
-                 c["weight"], c["rate"], c["n_cust"], c["cust_start"], len(c["branches"]), c["approvers"],
-                 c["short"], c["slug"], c["area"], c["force_day"]])
+                [
+                    c["idx"],
+                    c["client_id"],
+                    c["name"],
+                    c["tz"],
+                    c["std"],
+                    c["country"],
+                    c["by_branch"],
+                    c["weight"],
+                    c["rate"],
+                    c["n_cust"],
+                    c["cust_start"],
+                    len(c["branches"]),
+                    c["approvers"],
+                    c["short"],
+                    c["slug"],
+                    c["area"],
+                    c["force_day"],
+                ],
+            )
         self.x("CREATE TABLE clbr (client_idx INTEGER, bi INTEGER, branch_code VARCHAR, branch_name VARCHAR)")
         for c in cl:
             for bi, (code, city) in enumerate(c["branches"]):
@@ -606,27 +929,34 @@ class _Gen:
         self.x("""CREATE TABLE contacts (contact_id VARCHAR, client_idx INTEGER, full_name VARCHAR, email VARCHAR,
             role VARCHAR, valid_from TIMESTAMP, valid_to TIMESTAMP)""")
         for r in cfg["contacts"]:
-            self.con.execute("INSERT INTO contacts VALUES (?,?,?,?,?,?,?)",
-                             [r["id"], r["client"], r["name"], r["email"], r["role"], r["vf"], r["vt"]])
+            self.con.execute(
+                "INSERT INTO contacts VALUES (?,?,?,?,?,?,?)",
+                [r["id"], r["client"], r["name"], r["email"], r["role"], r["vf"], r["vt"]],
+            )
         self.x("""CREATE TABLE rules (rule_id VARCHAR, client_idx INTEGER, rule_type VARCHAR, rule_value VARCHAR,
             valid_from TIMESTAMP, valid_to TIMESTAMP)""")
         for r in cfg["rules"]:
-            self.con.execute("INSERT INTO rules VALUES (?,?,?,?,?,?)",
-                             [r["id"], r["client"], r["type"], r["value"], r["vf"], r["vt"]])
+            self.con.execute(
+                "INSERT INTO rules VALUES (?,?,?,?,?,?)",
+                [r["id"], r["client"], r["type"], r["value"], r["vf"], r["vt"]],
+            )
         self.x("""CREATE TABLE changes (change_id VARCHAR, client_idx INTEGER, rule_id VARCHAR, contact_id VARCHAR,
             requested_at TIMESTAMP, applied_at TIMESTAMP, summary VARCHAR)""")
         for ch in cfg["changes"]:
-            self.con.execute("INSERT INTO changes VALUES (?,?,?,?,?,?,?)",
-                             [ch["id"], ch["client"], ch["rule"]["id"], ch["by"]["id"], ch["req"],
-                              ch["applied"], ch["summary"]])
+            self.con.execute(
+                "INSERT INTO changes VALUES (?,?,?,?,?,?,?)",
+                [ch["id"], ch["client"], ch["rule"]["id"], ch["by"]["id"], ch["req"], ch["applied"], ch["summary"]],
+            )
         self.x("CREATE TABLE stuck (j INTEGER, client_idx INTEGER, uploaded_at TIMESTAMP)")
         for j, (ci, t) in enumerate(cfg["stuck"]):
             self.con.execute("INSERT INTO stuck VALUES (?,?,?)", [j, ci, t])
         # constant lookups usable without joins
         self.client_ids = _sql_list([c["client_id"] for c in cl])
         self.client_cur = _sql_list(["CAD" if c["country"] == "CA" else "USD" for c in cl])
-        self.step(f"config: {len(cl)} clients, {len(cfg['contacts'])} contacts, {len(cfg['rules'])} rules, "
-                  f"{len(cfg['changes'])} rule changes")
+        self.step(
+            f"config: {len(cl)} clients, {len(cfg['contacts'])} contacts, {len(cfg['rules'])} rules, "
+            f"{len(cfg['changes'])} rule changes"
+        )
 
     def customers(self) -> None:
         r = self.r
@@ -644,43 +974,43 @@ class _Gen:
             SELECT *, cust_start + acct_idx AS gc FROM g
         ), k AS (
             SELECT h.*,
-              CASE WHEN {r.u('cn0', 'gc')} < 0.03
-                   THEN {r.pick(last, len(_LAST), 'cn1', 'gc')} || ', ' || {r.pick(last, len(_LAST), 'cn2', 'gc')}
+              CASE WHEN {r.u("cn0", "gc")} < 0.03
+                   THEN {r.pick(last, len(_LAST), "cn1", "gc")} || ', ' || {r.pick(last, len(_LAST), "cn2", "gc")}
                         || ' & Co.'
-                   WHEN {r.u('cn0', 'gc')} < 0.0305 THEN 'Joe''s "Original" Pizza'
-                   ELSE {r.pick(a, len(_CUST_A), 'cn3', 'gc')} || ' ' || {r.pick(b, len(_CUST_B), 'cn4', 'gc')}
-                        || CASE WHEN {r.u('cn5', 'gc')} < 0.1
-                                THEN ' #' || CAST(2 + floor({r.u('cn6', 'gc')} * 80) AS INTEGER) ELSE '' END
-                        || CASE WHEN country = 'CA' AND {r.u('cn7', 'gc')} < 0.5 THEN ' Ltd.'
-                                ELSE rtrim(' ' || {r.pick(s, len(_CUST_S), 'cn8', 'gc')}) END
+                   WHEN {r.u("cn0", "gc")} < 0.0305 THEN 'Joe''s "Original" Pizza'
+                   ELSE {r.pick(a, len(_CUST_A), "cn3", "gc")} || ' ' || {r.pick(b, len(_CUST_B), "cn4", "gc")}
+                        || CASE WHEN {r.u("cn5", "gc")} < 0.1
+                                THEN ' #' || CAST(2 + floor({r.u("cn6", "gc")} * 80) AS INTEGER) ELSE '' END
+                        || CASE WHEN country = 'CA' AND {r.u("cn7", "gc")} < 0.5 THEN ' Ltd.'
+                                ELSE rtrim(' ' || {r.pick(s, len(_CUST_S), "cn8", "gc")}) END
               END AS customer_name,
-              CASE WHEN by_branch AND {r.u('cbr0', 'gc')} < 0.85
-                   THEN CAST(floor(n_branches * pow({r.u('cbr1', 'gc')}, 1.6)) AS INTEGER) END AS br_idx,
-              {self.START} - secs(86400 * (30 + {r.u('since', 'gc')} * 1470)) AS since,
-              CASE WHEN {r.u('nr', 'gc')} < 0.08 THEN 3 WHEN {r.u('nr', 'gc')} < 0.30 THEN 2 ELSE 1 END AS nr0,
-              chan_pick({r.u('ch1', 'gc')}) AS ch1,
-              CASE WHEN {r.u('pc', 'gc')} < 0.5 THEN 'A' WHEN {r.u('pc', 'gc')} < 0.8 THEN 'B' ELSE 'C' END AS pc
+              CASE WHEN by_branch AND {r.u("cbr0", "gc")} < 0.85
+                   THEN CAST(floor(n_branches * pow({r.u("cbr1", "gc")}, 1.6)) AS INTEGER) END AS br_idx,
+              {self.START} - secs(86400 * (30 + {r.u("since", "gc")} * 1470)) AS since,
+              CASE WHEN {r.u("nr", "gc")} < 0.08 THEN 3 WHEN {r.u("nr", "gc")} < 0.30 THEN 2 ELSE 1 END AS nr0,
+              chan_pick({r.u("ch1", "gc")}) AS ch1,
+              CASE WHEN {r.u("pc", "gc")} < 0.5 THEN 'A' WHEN {r.u("pc", "gc")} < 0.8 THEN 'B' ELSE 'C' END AS pc
             FROM h
         ), m AS (
             SELECT k.*,
               CASE WHEN nr0 >= 2 THEN greatest(since + INTERVAL 1 DAY,
-                   {self.START} - INTERVAL 75 DAY + secs(86400 * {days + 75} * {r.u('t1', 'gc')})) END AS t1,
-              CASE WHEN ch1 = 0 AND {r.u('ch2a', 'gc')} < 0.7 THEN 1
-                   WHEN ch1 <> 0 AND {r.u('ch2a', 'gc')} < 0.35 THEN 0
-                   ELSE chan_pick({r.u('ch2b', 'gc')}) END AS ch2r
+                   {self.START} - INTERVAL 75 DAY + secs(86400 * {days + 75} * {r.u("t1", "gc")})) END AS t1,
+              CASE WHEN ch1 = 0 AND {r.u("ch2a", "gc")} < 0.7 THEN 1
+                   WHEN ch1 <> 0 AND {r.u("ch2a", "gc")} < 0.35 THEN 0
+                   ELSE chan_pick({r.u("ch2b", "gc")}) END AS ch2r
             FROM k
         ), n AS (
             SELECT m.*,
               CASE WHEN ch2r = ch1 THEN (CASE WHEN ch1 = 0 THEN 1 ELSE 0 END) ELSE ch2r END AS ch2,
               CASE WHEN nr0 = 3 AND epoch({self.NOW}) - epoch(t1) > 7200
-                   THEN t1 + secs(3600 + {r.u('t2', 'gc')} * (epoch({self.NOW}) - epoch(t1) - 7200)) END AS t2
+                   THEN t1 + secs(3600 + {r.u("t2", "gc")} * (epoch({self.NOW}) - epoch(t1) - 7200)) END AS t2
             FROM m
         )
         SELECT n.client_idx, n.gc, n.acct_idx, n.customer_name, b.branch_code, n.since, n.t1, n.t2, n.ch1,
                n.ch2,
                CASE WHEN n.t2 IS NULL THEN NULL
-                    WHEN chan_pick({r.u('ch3', 'gc')}) = n.ch2 THEN (CASE WHEN n.ch2 = 1 THEN 0 ELSE 1 END)
-                    ELSE chan_pick({r.u('ch3', 'gc')}) END AS ch3,
+                    WHEN chan_pick({r.u("ch3", "gc")}) = n.ch2 THEN (CASE WHEN n.ch2 = 1 THEN 0 ELSE 1 END)
+                    ELSE chan_pick({r.u("ch3", "gc")}) END AS ch3,
                n.pc
         FROM n LEFT JOIN clbr b ON b.client_idx = n.client_idx AND b.bi = n.br_idx
         """)
@@ -703,16 +1033,16 @@ class _Gen:
         WITH s AS (
             SELECT c.client_idx, c.std_off, d.di, d.day, CAST(q.k AS INTEGER) AS k
             FROM cl c CROSS JOIN days d CROSS JOIN range({ms}) q(k)
-            WHERE {r.u('slot', 'c.client_idx', 'd.di', 'q.k')} * {ms}
+            WHERE {r.u("slot", "c.client_idx", "d.di", "q.k")} * {ms}
                     < c.rate * CASE WHEN dayofweek(d.day) IN (0, 6) THEN 0.15 ELSE 1.0 END
                OR (q.k = 0 AND d.di = c.force_day)
         ), l AS (
             SELECT *,
               CAST(day AS TIMESTAMP) + secs(CASE
-                  WHEN {r.u('ut1', 'client_idx', 'di', 'k')} < 0.08 THEN {r.u('ut2', 'client_idx', 'di', 'k')} * 21600
-                  WHEN {r.u('ut1', 'client_idx', 'di', 'k')} < 0.80
-                       THEN 25200 + {r.u('ut2', 'client_idx', 'di', 'k')} * 36000
-                  ELSE 61200 + {r.u('ut2', 'client_idx', 'di', 'k')} * 18000 END) AS up_local
+                  WHEN {r.u("ut1", "client_idx", "di", "k")} < 0.08 THEN {r.u("ut2", "client_idx", "di", "k")} * 21600
+                  WHEN {r.u("ut1", "client_idx", "di", "k")} < 0.80
+                       THEN 25200 + {r.u("ut2", "client_idx", "di", "k")} * 36000
+                  ELSE 61200 + {r.u("ut2", "client_idx", "di", "k")} * 18000 END) AS up_local
             FROM s
         )
         SELECT client_idx, std_off, di, day, k, to_utc(up_local, std_off) AS uploaded_at, false AS stuck FROM l
@@ -738,17 +1068,17 @@ class _Gen:
               CASE WHEN stuck THEN NULL
                    WHEN tstart IS NOT NULL THEN to_utc(
                         CASE WHEN tcand >= up_local THEN tcand ELSE tcand + INTERVAL 1 DAY END
-                        + secs(60 + {r.u('pk', 'client_idx', 'di', 'k')} * 660), std_off)
-                   ELSE uploaded_at + secs(CASE WHEN {r.u('pk0', 'client_idx', 'di', 'k')} < 0.015
-                                               THEN 960 + {r.u('pk', 'client_idx', 'di', 'k')} * 1800
-                                               ELSE 60 + {r.u('pk', 'client_idx', 'di', 'k')} * 780 END)
+                        + secs(60 + {r.u("pk", "client_idx", "di", "k")} * 660), std_off)
+                   ELSE uploaded_at + secs(CASE WHEN {r.u("pk0", "client_idx", "di", "k")} < 0.015
+                                               THEN 960 + {r.u("pk", "client_idx", "di", "k")} * 1800
+                                               ELSE 60 + {r.u("pk", "client_idx", "di", "k")} * 780 END)
               END AS pick_at
             FROM y
         )
         SELECT row_number() OVER (ORDER BY uploaded_at, client_idx, di, k) AS file_no,
                client_idx, std_off, di, k, stuck, uploaded_at, up_local, tstart IS NOT NULL AS timed, pick_at,
-               pick_at + secs(5 + {r.u('jc', 'client_idx', 'di', 'k')} * 40) AS job_at,
-               CASE WHEN {r.u('kind', 'client_idx', 'di', 'k')}
+               pick_at + secs(5 + {r.u("jc", "client_idx", "di", "k")} * 40) AS job_at,
+               CASE WHEN {r.u("kind", "client_idx", "di", "k")}
                          < CASE WHEN day(up_local) <= 2 THEN 0.35 ELSE 0.08 END
                     THEN 'statements' ELSE 'invoices' END AS kind
         FROM z
@@ -757,7 +1087,7 @@ class _Gen:
         if n_up_jobs > self.D:  # tiny runs: never more jobs than documents
             self.x(f"""DELETE FROM uploads WHERE file_no IN (
                 SELECT file_no FROM uploads WHERE NOT stuck AND job_at < {NOW}
-                ORDER BY {r.u('drop', 'file_no')}, file_no LIMIT {n_up_jobs - self.D})""")
+                ORDER BY {r.u("drop", "file_no")}, file_no LIMIT {n_up_jobs - self.D})""")
         D = self.D
         self.x(f"""
         CREATE TABLE jobs AS
@@ -777,7 +1107,7 @@ class _Gen:
         ), b AS (
             SELECT *, row_number() OVER (ORDER BY created, client_idx, file_no) AS job_idx,
                    count(*) OVER () AS nj,
-                   greatest(1, CAST(1000000 * exp(1.3 * {r.z('jsize', 'file_no')})
+                   greatest(1, CAST(1000000 * exp(1.3 * {r.z("jsize", "file_no")})
                      * CASE WHEN dayofweek(local_date(created, std_off)) IN (0, 6) THEN 0.3 ELSE 1.0 END
                      * CASE WHEN kind = 'statements' THEN 1.3 ELSE 1.0 END AS BIGINT)) AS jw
             FROM a
@@ -823,15 +1153,15 @@ class _Gen:
         if got != D:
             raise RuntimeError(f"document allocation failed: {got} != {D}")
         # approval part of the timeline (needed before documents: pulls happen during customer approval)
-        u = lambda p: r.u(p, 'job_idx')  # noqa: E731
+        u = lambda p: r.u(p, "job_idx")  # noqa: E731
         # one time-zone step per materialized stage (see macros())
         self.x(f"""
         CREATE TABLE jt1 AS
         SELECT j.*,
-          created + secs(60 + {u('tpdf')} * 540 + doc_count * 0.01) AS t_pdf,
-          t_pdf + secs(120 + {u('tready')} * 900 + doc_count * 0.03) AS t_ready,
-          ops AND NOT ops_stall AND {u('opsrej')} < 0.06 AS ops_rej,
-          cust AND NOT cust_stall AND {u('custrej')} < 0.06 AS cust_rej,
+          created + secs(60 + {u("tpdf")} * 540 + doc_count * 0.01) AS t_pdf,
+          t_pdf + secs(120 + {u("tready")} * 900 + doc_count * 0.03) AS t_ready,
+          ops AND NOT ops_stall AND {u("opsrej")} < 0.06 AS ops_rej,
+          cust AND NOT cust_stall AND {u("custrej")} < 0.06 AS cust_rej,
           CAST(NULL AS TIMESTAMP) AS ops_dec1, CAST(NULL AS TIMESTAMP) AS ops_req2,
           CAST(NULL AS TIMESTAMP) AS ops_dec2, CAST(NULL AS TIMESTAMP) AS ops_done,
           CAST(NULL AS TIMESTAMP) AS cust_req1, CAST(NULL AS TIMESTAMP) AS cust_dec1,
@@ -840,13 +1170,17 @@ class _Gen:
         FROM jobs j
         """)
         for sets in [
-            [f"ops_dec1 = CASE WHEN ops AND NOT ops_stall THEN biz_after(t_ready, std_off, 900 + {u('opsd')} * 12600) END"],
+            [
+                f"ops_dec1 = CASE WHEN ops AND NOT ops_stall THEN biz_after(t_ready, std_off, 900 + {u('opsd')} * 12600) END"
+            ],
             [f"ops_req2 = CASE WHEN ops_rej THEN ops_dec1 + secs(1800 + {u('opsr2')} * 5400) END"],
             [f"ops_dec2 = CASE WHEN ops_rej THEN biz_after(ops_req2, std_off, 600 + {u('opsd2')} * 4800) END"],
             ["ops_done = CASE WHEN NOT ops THEN t_ready WHEN ops_rej THEN ops_dec2 ELSE ops_dec1 END"],
             [f"cust_req1 = CASE WHEN cust THEN ops_done + secs(60 + {u('cr1')} * 180) END"],
-            [f"cust_dec1 = CASE WHEN cust AND NOT cust_stall"
-             f" THEN biz_after(cust_req1, std_off, 3600 + {u('cd1')} * 100800) END"],
+            [
+                f"cust_dec1 = CASE WHEN cust AND NOT cust_stall"
+                f" THEN biz_after(cust_req1, std_off, 3600 + {u('cd1')} * 100800) END"
+            ],
             [f"cust_req2 = CASE WHEN cust_rej THEN cust_dec1 + secs(3600 + {u('cr2')} * 14400) END"],
             [f"cust_dec2 = CASE WHEN cust_rej THEN biz_after(cust_req2, std_off, 1800 + {u('cd2')} * 28800) END"],
             ["cust_done = CASE WHEN NOT cust THEN ops_done WHEN cust_rej THEN cust_dec2 ELSE cust_dec1 END"],
@@ -868,24 +1202,24 @@ class _Gen:
         ), h AS (
             SELECT *, doc_offset + seq + 1 AS doc_id FROM g
         ), i AS (
-            SELECT *, cust_start + CAST(floor({r.u('dcust', d)} * n_cust) AS BIGINT) AS gc,
-                   CASE WHEN by_branch AND {r.u('dbr0', d)} < 0.06
-                        THEN CAST(floor({r.u('dbr1', d)} * n_branches) AS INTEGER) END AS br_idx
+            SELECT *, cust_start + CAST(floor({r.u("dcust", d)} * n_cust) AS BIGINT) AS gc,
+                   CASE WHEN by_branch AND {r.u("dbr0", d)} < 0.06
+                        THEN CAST(floor({r.u("dbr1", d)} * n_branches) AS INTEGER) END AS br_idx
             FROM h
         ), k AS (
             SELECT i.*, c.acct_idx, c.branch_code AS cust_br, c.pc,
                    CASE WHEN c.t1 IS NULL OR i.created < c.t1 THEN c.ch1
                         WHEN c.t2 IS NULL OR i.created < c.t2 THEN c.ch2 ELSE c.ch3 END AS chan,
-                   {r.u('dtype', d)} AS ut
+                   {r.u("dtype", d)} AS ut
             FROM i JOIN cust c ON c.gc = i.gc
         ), m AS (
             SELECT k.*,
               CAST(CASE WHEN kind = 'statements'
                         THEN (CASE WHEN ut < 0.90 THEN 1 WHEN ut < 0.97 THEN 0 ELSE 2 END)
                         ELSE (CASE WHEN ut < 0.93 THEN 0 WHEN ut < 0.97 THEN 1 ELSE 2 END) END AS UTINYINT) AS dtype,
-              cust AND cust_req1 < {NOW} AND chan <> 8 AND (seq = 2 OR {r.u('pull', d)} < 0.005) AS pull0,
+              cust AND cust_req1 < {NOW} AND chan <> 8 AND (seq = 2 OR {r.u("pull", d)} < 0.005) AS pull0,
               CASE WHEN cust AND cust_req1 < {NOW}
-                   THEN cust_req1 + secs(30 + {r.u('pullt', d)} * 0.9
+                   THEN cust_req1 + secs(30 + {r.u("pullt", d)} * 0.9
                         * greatest(0, epoch(least(coalesce(cust_done, {NOW}), {NOW})) - epoch(cust_req1))) END
                    AS pulled_at0
             FROM k
@@ -894,17 +1228,17 @@ class _Gen:
                CAST(m.acct_idx AS INTEGER) AS acct_idx,
                CAST(m.chan AS UTINYINT) AS chan, CASE WHEN m.chan = 8 THEN m.pc END AS pull_class, m.dtype,
                CAST(CASE m.dtype
-                    WHEN 0 THEN least(250000, greatest(5, exp(5.94 + 1.15 * {r.z('amt', d)})))
-                    WHEN 1 THEN least(400000, greatest(10, exp(7.31 + 1.3 * {r.z('amt', d)})))
-                    ELSE -least(20000, greatest(5, exp(4.55 + 1.0 * {r.z('amt', d)}))) END AS DECIMAL(14, 2))
+                    WHEN 0 THEN least(250000, greatest(5, exp(5.94 + 1.15 * {r.z("amt", d)})))
+                    WHEN 1 THEN least(400000, greatest(10, exp(7.31 + 1.3 * {r.z("amt", d)})))
+                    ELSE -least(20000, greatest(5, exp(4.55 + 1.0 * {r.z("amt", d)}))) END AS DECIMAL(14, 2))
                    AS amount,
-               CAST(least(6, CASE WHEN {r.u('pg', d)} < 0.55 THEN 1 WHEN {r.u('pg', d)} < 0.80 THEN 2
-                                  WHEN {r.u('pg', d)} < 0.90 THEN 3 WHEN {r.u('pg', d)} < 0.95 THEN 4
-                                  WHEN {r.u('pg', d)} < 0.98 THEN 5 ELSE 6 END
-                             + CASE WHEN m.dtype = 1 AND {r.u('pg2', d)} < 0.4 THEN 1 ELSE 0 END) AS UTINYINT)
+               CAST(least(6, CASE WHEN {r.u("pg", d)} < 0.55 THEN 1 WHEN {r.u("pg", d)} < 0.80 THEN 2
+                                  WHEN {r.u("pg", d)} < 0.90 THEN 3 WHEN {r.u("pg", d)} < 0.95 THEN 4
+                                  WHEN {r.u("pg", d)} < 0.98 THEN 5 ELSE 6 END
+                             + CASE WHEN m.dtype = 1 AND {r.u("pg2", d)} < 0.4 THEN 1 ELSE 0 END) AS UTINYINT)
                    AS pages,
-               m.local_day - CAST(CASE WHEN {r.u('dd', d)} < 0.6 THEN 0 WHEN {r.u('dd', d)} < 0.85 THEN 1
-                                       WHEN {r.u('dd', d)} < 0.95 THEN 2 ELSE 3 END AS INTEGER) AS doc_date,
+               m.local_day - CAST(CASE WHEN {r.u("dd", d)} < 0.6 THEN 0 WHEN {r.u("dd", d)} < 0.85 THEN 1
+                                       WHEN {r.u("dd", d)} < 0.95 THEN 2 ELSE 3 END AS INTEGER) AS doc_date,
                b.branch_code AS br_exp, m.cust_br,
                m.pull0 AND m.pulled_at0 < {NOW} AS pulled,
                CASE WHEN m.pull0 AND m.pulled_at0 < {NOW} THEN m.pulled_at0 END AS pulled_at,
@@ -931,16 +1265,16 @@ class _Gen:
                count(*) FILTER (WHERE NOT pulled) AS pieces,
                coalesce(sum((pages + 1) // 2) FILTER (WHERE NOT pulled), 0) AS sheets
         FROM docs WHERE batch_no IS NOT NULL GROUP BY batch_no""")
-        u = lambda p: r.u(p, 'job_idx')  # noqa: E731
+        u = lambda p: r.u(p, "job_idx")  # noqa: E731
         self.x(f"""
         CREATE TABLE jt AS
         SELECT j.*, coalesce(a.n_print, 0) AS n_print, coalesce(a.n_elec, 0) AS n_elec,
           coalesce(a.n_print, 0) > 0 AS has_print, coalesce(a.n_elec, 0) > 0 AS has_elec,
           has_elec AND delay_days IS NOT NULL AS delayed,
           CASE WHEN has_print THEN release_at END AS print_at,
-          CASE WHEN has_elec THEN release_at + secs(CASE WHEN {u('tie')} < 0.03 THEN 0
-                                                         ELSE 5 + {u('sendd')} * 55 END) END AS send_at,
-          CASE WHEN delayed THEN send_at + secs(30 + {u('schd')} * 120) END AS sched_at,
+          CASE WHEN has_elec THEN release_at + secs(CASE WHEN {u("tie")} < 0.03 THEN 0
+                                                         ELSE 5 + {u("sendd")} * 55 END) END AS send_at,
+          CASE WHEN delayed THEN send_at + secs(30 + {u("schd")} * 120) END AS sched_at,
           CASE WHEN delayed THEN local_date(send_at, std_off) + CAST(delay_days AS INTEGER) END AS sched_date
         FROM jt1 j LEFT JOIN jagg a USING (job_idx)""")
         b = "batch_no"
@@ -950,21 +1284,21 @@ class _Gen:
             SELECT g.*, j.client_idx, j.std_off, j.created, j.country, j.delayed, j.sched_date, j.sched_at,
                    j.print_at, j.send_at, j.b_off, j.kind,
                    CASE WHEN g.is_print THEN (CASE WHEN j.country = 'CA' THEN 'CA' ELSE 'US' END) END AS facility,
-                   CASE WHEN g.is_print AND (j.kind = 'statements' OR {r.u('mc', b)} < 0.12)
+                   CASE WHEN g.is_print AND (j.kind = 'statements' OR {r.u("mc", b)} < 0.12)
                         THEN 'Standard' WHEN g.is_print THEN 'First-Class' END AS mail_class
             FROM bagg g JOIN jt j USING (job_idx)
         ), c AS MATERIALIZED (
             SELECT *,
               CASE WHEN pieces = 0 THEN NULL
-                   WHEN is_print THEN print_at + secs((batch_no - b_off - 1) * 240 + {r.u('brel', b)} * 120)
+                   WHEN is_print THEN print_at + secs((batch_no - b_off - 1) * 240 + {r.u("brel", b)} * 120)
                    WHEN delayed THEN to_utc(CAST(sched_date AS TIMESTAMP)
-                                            + secs(21600 + {r.u('brel', b)} * 7200), std_off)
+                                            + secs(21600 + {r.u("brel", b)} * 7200), std_off)
                    ELSE send_at END AS released
             FROM a
         ), e AS MATERIALIZED (
             SELECT *,
-              CASE WHEN is_print THEN released + secs(1800 + sheets * 0.9 + {r.u('bcomp', b)} * 5400)
-                   ELSE released + secs(90 + pieces * 0.05 + {r.u('bcomp', b)} * 900) END AS completed
+              CASE WHEN is_print THEN released + secs(1800 + sheets * 0.9 + {r.u("bcomp", b)} * 5400)
+                   ELSE released + secs(90 + pieces * 0.05 + {r.u("bcomp", b)} * 900) END AS completed
             FROM c
         ), f AS MATERIALIZED (
             SELECT *, CASE WHEN is_print THEN to_local(completed, std_off) END AS comp_local FROM e
@@ -975,9 +1309,9 @@ class _Gen:
         )
         SELECT k.*,
           CASE WHEN is_print AND completed IS NOT NULL THEN greatest(
-               to_utc(CAST(due AS TIMESTAMP) + secs(CASE WHEN {r.u('ml0', b)} < 0.12
-                                                         THEN 86400 + {r.u('ml1', b)} * 5400
-                                                         ELSE 57600 + {r.u('ml1', b)} * 25200 END), std_off),
+               to_utc(CAST(due AS TIMESTAMP) + secs(CASE WHEN {r.u("ml0", b)} < 0.12
+                                                         THEN 86400 + {r.u("ml1", b)} * 5400
+                                                         ELSE 57600 + {r.u("ml1", b)} * 25200 END), std_off),
                completed + INTERVAL 30 MINUTE) END AS mailed,
           CASE WHEN NOT is_print THEN NULL
                WHEN facility = 'CA' THEN (CASE WHEN mail_class = 'Standard' THEN 0.89 ELSE 1.15 END)
@@ -995,11 +1329,11 @@ class _Gen:
             SELECT job_idx, released AS e_rel, completed AS e_comp FROM bt WHERE NOT is_print AND pieces > 0
         )
         SELECT jt.*, p.comp_max, p.due_max, p.mailed_max, e.e_rel, e.e_comp,
-          p.comp_max + secs(60 + {u('pcd')} * 240) AS pc_at,
-          pc_at + secs(300 + {u('pod')} * 2400) AS po_at,
+          p.comp_max + secs(60 + {u("pcd")} * 240) AS pc_at,
+          pc_at + secs(300 + {u("pod")} * 2400) AS po_at,
           CASE WHEN release_at IS NOT NULL
                     AND (NOT has_print OR mailed_max IS NOT NULL) AND (NOT has_elec OR e_comp IS NOT NULL)
-               THEN greatest(release_at, mailed_max, e_comp) + secs(120 + {u('done')} * 1080) END AS done_at
+               THEN greatest(release_at, mailed_max, e_comp) + secs(120 + {u("done")} * 1080) END AS done_at
         FROM jt LEFT JOIN p USING (job_idx) LEFT JOIN e USING (job_idx)""")
         self.x(f"""
         CREATE TABLE ev AS
@@ -1030,8 +1364,8 @@ class _Gen:
                    FROM jt2 WHERE cust_rej
         )
         SELECT row_number() OVER (ORDER BY requested_at, job_idx, so, attempt) AS approval_no, a.*,
-               CASE WHEN a.stage = 'ops' THEN {r.pick(ops, len(_OPS_STAFF), 'opsby', 'a.job_idx', 'a.attempt')}
-                    ELSE c.approvers[1 + CAST(floor({r.u('cby', 'a.job_idx', 'a.attempt')} * len(c.approvers))
+               CASE WHEN a.stage = 'ops' THEN {r.pick(ops, len(_OPS_STAFF), "opsby", "a.job_idx", "a.attempt")}
+                    ELSE c.approvers[1 + CAST(floor({r.u("cby", "a.job_idx", "a.attempt")} * len(c.approvers))
                                               AS INTEGER)] END AS decided_by
         FROM a JOIN cl c USING (client_idx)
         WHERE a.requested_at IS NOT NULL AND a.requested_at < {NOW}""")
@@ -1039,10 +1373,12 @@ class _Gen:
         CREATE TABLE pl AS
         SELECT row_number() OVER (ORDER BY d.pulled_at, d.doc_id) AS pull_no, d.doc_id, d.job_idx, d.client_idx,
                d.pulled_at,
-               c.approvers[1 + CAST(floor({r.u('pby', 'd.doc_id')} * len(c.approvers)) AS INTEGER)] AS pulled_by
+               c.approvers[1 + CAST(floor({r.u("pby", "d.doc_id")} * len(c.approvers)) AS INTEGER)] AS pulled_by
         FROM docs d JOIN cl c ON c.client_idx = d.client_idx WHERE d.pulled""")
-        self.step(f"batches: {self.count('bt'):,}; status events: {self.count('ev'):,}; "
-                  f"approvals: {self.count('ap'):,}; pulls: {self.count('pl'):,}")
+        self.step(
+            f"batches: {self.count('bt'):,}; status events: {self.count('ev'):,}; "
+            f"approvals: {self.count('ap'):,}; pulls: {self.count('pl'):,}"
+        )
 
     def deliveries(self) -> None:
         r, NOW = self.r, self.NOW
@@ -1052,11 +1388,11 @@ class _Gen:
         WITH a AS (
             SELECT d.doc_id, d.job_idx, d.client_idx, d.chan, d.pages,
                    CASE WHEN c.by_branch THEN coalesce(d.br_exp, d.cust_br) END AS br,
-                   j.e_rel + secs({r.u('att', d)} * (epoch(j.e_comp) - epoch(j.e_rel))) AS att1,
+                   j.e_rel + secs({r.u("att", d)} * (epoch(j.e_comp) - epoch(j.e_rel))) AS att1,
                    CASE WHEN d.chan = 4 THEN 0.06 ELSE 0.008 END AS fp,
                    CASE WHEN d.chan IN (1, 7) THEN 0.025 WHEN d.chan = 4 THEN 0.0 ELSE 0.003 END AS bp,
-                   {r.u('dout', d)} AS uo, {r.u('dsent', d)} AS us, {r.u('dretry', d)} AS ur,
-                   {r.u('dretry2', d)} AS ur2
+                   {r.u("dout", d)} AS uo, {r.u("dsent", d)} AS us, {r.u("dretry", d)} AS ur,
+                   {r.u("dretry2", d)} AS ur2
             FROM docs d JOIN jt2 j ON j.job_idx = d.job_idx JOIN cl c ON c.client_idx = d.client_idx
             WHERE d.chan BETWEEN 1 AND 7 AND NOT d.pulled AND j.e_rel IS NOT NULL AND j.e_rel < {NOW}
         ), b AS (
@@ -1204,33 +1540,36 @@ class _Gen:
             {cid} AS client_id, branch_code, branch_name, c.country
             FROM clbr JOIN cl c USING (client_idx)""")
         self.x(f"""CREATE VIEW v_customers AS SELECT {snap} AS vday, gc AS sk, {cid} AS client_id,
-            {f('customer', 'acct_idx + 1')} AS customer_account_id, customer_name, branch_code FROM cust""")
+            {f("customer", "acct_idx + 1")} AS customer_account_id, customer_name, branch_code FROM cust""")
         # routing: first appears on its valid_from day (or the first extract day), re-sent when it ends
         self.x(f"""CREATE TABLE rt_v AS SELECT *, unnest(list_distinct([greatest(CAST(vf AS DATE), {first}),
             CASE WHEN vt < {NOW} THEN greatest(CAST(vt AS DATE), {first}) END])) AS vday FROM rt""")
         cl_country = _sql_list([c["country"] for c in self.cfg["clients"]])
         rk = "routing_no"
-        area = (f"CASE WHEN {cl_country}[client_idx + 1] = 'CA' "
-                f"THEN {r.pick(_sql_list(_CA_AREA), len(_CA_AREA), 'area', rk)} "
-                f"ELSE {r.pick(_sql_list(_US_AREA), len(_US_AREA), 'area', rk)} END")
+        area = (
+            f"CASE WHEN {cl_country}[client_idx + 1] = 'CA' "
+            f"THEN {r.pick(_sql_list(_CA_AREA), len(_CA_AREA), 'area', rk)} "
+            f"ELSE {r.pick(_sql_list(_US_AREA), len(_US_AREA), 'area', rk)} END"
+        )
         slug = "trim(lower(regexp_replace(customer_name, '[^A-Za-z0-9]+', '-', 'g')), '-')"
         self.x(f"""CREATE VIEW v_customer_routing AS
-            SELECT vday, routing_no AS sk, {f('routing', 'routing_no')} AS routing_id, {cid} AS client_id,
-              {f('customer', 'acct_idx + 1')} AS customer_account_id, chan_name(ch) AS delivery_channel,
+            SELECT vday, routing_no AS sk, {f("routing", "routing_no")} AS routing_id, {cid} AS client_id,
+              {f("customer", "acct_idx + 1")} AS customer_account_id, chan_name(ch) AS delivery_channel,
               CASE ch
-                WHEN 1 THEN {r.pick(_sql_list(['ap', 'accounts.payable', 'billing', 'invoices', 'finance']), 5,
-                                    'eml', rk)} || '@' || {slug} || '.example.com'
+                WHEN 1 THEN {
+            r.pick(_sql_list(["ap", "accounts.payable", "billing", "invoices", "finance"]), 5, "eml", rk)
+        } || '@' || {slug} || '.example.com'
                 WHEN 7 THEN 'ap-data@' || {slug} || '.example.com'
-                WHEN 4 THEN '+1-' || {area} || '-555-' || lpad(CAST(CAST(floor({r.u('fax', rk)} * 10000) AS INTEGER)
+                WHEN 4 THEN '+1-' || {area} || '-555-' || lpad(CAST(CAST(floor({r.u("fax", rk)} * 10000) AS INTEGER)
                             AS VARCHAR), 4, '0')
-                WHEN 2 THEN 'EIC-' || lpad(CAST(CAST(floor({r.u('pid', rk)} * 10000000) AS INTEGER) AS VARCHAR), 7, '0')
-                WHEN 3 THEN 'IC-' || lpad(CAST(CAST(floor({r.u('pid', rk)} * 1000000) AS INTEGER) AS VARCHAR), 6, '0')
-                WHEN 5 THEN 'SML-' || lpad(CAST(CAST(floor({r.u('pid', rk)} * 100000) AS INTEGER) AS VARCHAR), 5, '0')
+                WHEN 2 THEN 'EIC-' || lpad(CAST(CAST(floor({r.u("pid", rk)} * 10000000) AS INTEGER) AS VARCHAR), 7, '0')
+                WHEN 3 THEN 'IC-' || lpad(CAST(CAST(floor({r.u("pid", rk)} * 1000000) AS INTEGER) AS VARCHAR), 6, '0')
+                WHEN 5 THEN 'SML-' || lpad(CAST(CAST(floor({r.u("pid", rk)} * 100000) AS INTEGER) AS VARCHAR), 5, '0')
                 WHEN 6 THEN 'sftp://ftp.' || {slug} || '.example.com/inbound'
               END AS destination,
               CASE WHEN ch = 8 THEN pc END AS pull_class,
-              CASE WHEN {r.u('src', rk)} < 0.2 THEN 'billing_file' ELSE 'portal' END AS routing_source,
-              fts(vf) AS valid_from, fts({shown('vt')}) AS valid_to
+              CASE WHEN {r.u("src", rk)} < 0.2 THEN 'billing_file' ELSE 'portal' END AS routing_source,
+              fts(vf) AS valid_from, fts({shown("vt")}) AS valid_to
             FROM rt_v""")
         self.x(f"""CREATE VIEW v_processing_rules AS SELECT {snap} AS vday, rule_id AS sk, rule_id,
             {cid} AS client_id, rule_type, rule_value, fts(valid_from) AS valid_from, fts(valid_to) AS valid_to
@@ -1241,80 +1580,79 @@ class _Gen:
         # file uploads: re-sent on the day they are picked up / the job is created
         self.x(f"""CREATE TABLE up_v AS
             SELECT u.*, j.job_idx, u.job_at AS job_reveal,
-                   unnest({vlist('u.uploaded_at', 'u.pick_at', 'CASE WHEN j.job_idx IS NOT NULL THEN u.job_at END')})
+                   unnest({vlist("u.uploaded_at", "u.pick_at", "CASE WHEN j.job_idx IS NOT NULL THEN u.job_at END")})
                        AS vday
             FROM uploads u LEFT JOIN jobs j USING (file_no)""")
         cslug = _sql_list([c["slug"] for c in self.cfg["clients"]])
         ext = _sql_list([".txt", ".csv", ".xml", ".dat"])
         self.x(f"""CREATE VIEW v_file_uploads AS
-            SELECT vday, file_no AS sk, {f('file', 'file_no')} AS file_id, {cid} AS client_id,
+            SELECT vday, file_no AS sk, {f("file", "file_no")} AS file_id, {cid} AS client_id,
               {cslug}[client_idx + 1] || '_' || kind || '_' || strftime(up_local, '%Y%m%d_%H%M')
                   || {ext}[1 + client_idx % 4] AS file_name,
               fts(uploaded_at) AS uploaded_at,
-              CAST(coalesce(jd.doc_count, 20 + floor({r.u('fsz0', 'file_no')} * 400))
-                   * (700 + floor({r.u('fsz', 'file_no')} * 1500)) + 2048 AS BIGINT) AS size_bytes,
-              fts({shown('pick_at')}) AS picked_up_at,
+              CAST(coalesce(jd.doc_count, 20 + floor({r.u("fsz0", "file_no")} * 400))
+                   * (700 + floor({r.u("fsz", "file_no")} * 1500)) + 2048 AS BIGINT) AS size_bytes,
+              fts({shown("pick_at")}) AS picked_up_at,
               CASE WHEN job_idx IS NOT NULL AND job_reveal < vday + INTERVAL 1 DAY
-                   THEN {f('job', 'job_idx')} END AS job_id
+                   THEN {f("job", "job_idx")} END AS job_id
             FROM up_v LEFT JOIN (SELECT job_idx, doc_count FROM jobs) jd USING (job_idx)""")
         self.x(f"""CREATE VIEW v_jobs AS
-            SELECT vday, job_idx AS sk, {f('job', 'job_idx')} AS job_id, {cid} AS client_id,
+            SELECT vday, job_idx AS sk, {f("job", "job_idx")} AS job_id, {cid} AS client_id,
               short || ' ' || CASE WHEN kind = 'statements' THEN 'Statements' ELSE 'Invoices' END || ' '
                 || strftime(local_day, '%Y-%m-%d') || ' #' || day_seq AS job_name,
               fts(created) AS created_at, ops AS ops_approval_required, cust AS customer_approval_required
             FROM jobs""")
         codes = _sql_list(STATUS_CODES)
         self.x(f"""CREATE VIEW v_job_status_events AS
-            SELECT CAST(event_at AS DATE) AS vday, event_no AS sk, {f('event', 'event_no')} AS event_id,
-              {f('job', 'job_idx')} AS job_id, {codes}[step] AS status_code, fts(event_at) AS event_at, status_date
+            SELECT CAST(event_at AS DATE) AS vday, event_no AS sk, {f("event", "event_no")} AS event_id,
+              {f("job", "job_idx")} AS job_id, {codes}[step] AS status_code, fts(event_at) AS event_at, status_date
             FROM ev""")
-        self.x(f"""CREATE TABLE ap_v AS SELECT *, unnest({vlist('requested_at', 'decided_at')}) AS vday FROM ap""")
+        self.x(f"""CREATE TABLE ap_v AS SELECT *, unnest({vlist("requested_at", "decided_at")}) AS vday FROM ap""")
         self.x(f"""CREATE VIEW v_job_approvals AS
-            SELECT vday, approval_no AS sk, {f('approval', 'approval_no')} AS approval_id,
-              {f('job', 'job_idx')} AS job_id, stage AS approval_stage, fts(requested_at) AS requested_at,
-              fts({shown('decided_at')}) AS decided_at,
+            SELECT vday, approval_no AS sk, {f("approval", "approval_no")} AS approval_id,
+              {f("job", "job_idx")} AS job_id, stage AS approval_stage, fts(requested_at) AS requested_at,
+              fts({shown("decided_at")}) AS decided_at,
               CASE WHEN decided_at < vday + INTERVAL 1 DAY THEN decision END AS decision,
               CASE WHEN decided_at < vday + INTERVAL 1 DAY THEN decided_by END AS decided_by
             FROM ap_v""")
         self.x(f"""CREATE TABLE bt_v AS SELECT *,
-            unnest({vlist('created', 'released', 'completed', 'mailed', 'sched_reveal')}) AS vday FROM bt""")
+            unnest({vlist("created", "released", "completed", "mailed", "sched_reveal")}) AS vday FROM bt""")
         self.x(f"""CREATE VIEW v_batches AS
-            SELECT vday, batch_no AS sk, {f('batch', 'batch_no')} AS batch_id, {f('job', 'job_idx')} AS job_id,
+            SELECT vday, batch_no AS sk, {f("batch", "batch_no")} AS batch_id, {f("job", "job_idx")} AS job_id,
               CASE WHEN is_print THEN 'print' ELSE 'electronic' END AS batch_type, facility AS print_facility,
-              fts({shown('released')}) AS released_at,
+              fts({shown("released")}) AS released_at,
               CASE WHEN sched_reveal < vday + INTERVAL 1 DAY THEN sched END AS scheduled_send_date,
-              fts({shown('completed')}) AS completed_at,
+              fts({shown("completed")}) AS completed_at,
               CASE WHEN completed < vday + INTERVAL 1 DAY AND is_print THEN due END AS post_office_due_date,
-              fts({shown('mailed')}) AS mailed_at,
+              fts({shown("mailed")}) AS mailed_at,
               mail_class, pieces AS piece_count, CASE WHEN is_print THEN sheets END AS sheet_count,
               CAST(pieces * rate AS DECIMAL(14, 2)) AS postage_amount, postage_currency
             FROM bt_v""")
-        dnum = ("CASE dtype WHEN 0 THEN 'INV-' WHEN 1 THEN 'ST-' ELSE 'CM-' END "
-                "|| CAST(1000000 + doc_id AS VARCHAR)")
+        dnum = "CASE dtype WHEN 0 THEN 'INV-' WHEN 1 THEN 'ST-' ELSE 'CM-' END || CAST(1000000 + doc_id AS VARCHAR)"
         self.x(f"""CREATE VIEW v_documents AS
-            SELECT vday, doc_id AS sk, {f('document', 'doc_id')} AS document_id, {cid} AS client_id,
-              {f('job', 'job_idx')} AS job_id, {f('batch', 'batch_no')} AS batch_id,
-              {f('customer', 'acct_idx + 1')} AS customer_account_id, br_exp AS branch_code,
+            SELECT vday, doc_id AS sk, {f("document", "doc_id")} AS document_id, {cid} AS client_id,
+              {f("job", "job_idx")} AS job_id, {f("batch", "batch_no")} AS batch_id,
+              {f("customer", "acct_idx + 1")} AS customer_account_id, br_exp AS branch_code,
               ['invoice', 'statement', 'credit_memo'][dtype + 1] AS document_type, {dnum} AS document_number,
               doc_date AS document_date, amount AS amount_due, {self.client_cur}[client_idx + 1] AS currency,
               chan_name(chan) AS delivery_channel, pull_class, pages AS page_count
             FROM docs""")
         self.x(f"""CREATE VIEW v_document_pulls AS
-            SELECT CAST(pulled_at AS DATE) AS vday, pull_no AS sk, {f('pull', 'pull_no')} AS pull_id,
-              {f('job', 'job_idx')} AS job_id, {f('document', 'doc_id')} AS document_id,
+            SELECT CAST(pulled_at AS DATE) AS vday, pull_no AS sk, {f("pull", "pull_no")} AS pull_id,
+              {f("job", "job_idx")} AS job_id, {f("document", "doc_id")} AS document_id,
               fts(pulled_at) AS pulled_at, pulled_by
             FROM pl""")
-        self.x(f"""CREATE TABLE dl_v AS SELECT *, unnest({vlist('attempted_at', 'reveal')}) AS vday FROM dl""")
+        self.x(f"""CREATE TABLE dl_v AS SELECT *, unnest({vlist("attempted_at", "reveal")}) AS vday FROM dl""")
         self.x(f"""CREATE VIEW v_deliveries AS
-            SELECT vday, dl_no AS sk, {f('delivery', 'dl_no')} AS delivery_id, {f('document', 'doc_id')} AS document_id,
+            SELECT vday, dl_no AS sk, {f("delivery", "dl_no")} AS delivery_id, {f("document", "doc_id")} AS document_id,
               chan_name(chan) AS delivery_channel, fts(attempted_at) AS attempted_at, fts(sent_at) AS sent_at,
               CASE WHEN reveal IS NOT NULL AND NOT (reveal < vday + INTERVAL 1 DAY) THEN 'sent' ELSE outcome END
                   AS outcome
             FROM dl_v""")
         self.x(f"""CREATE VIEW v_fees AS
-            SELECT CAST(fee_ts AS DATE) AS vday, fee_no AS sk, {f('fee', 'fee_no')} AS fee_id, {cid} AS client_id,
-              {f('job', 'job_idx')} AS job_id, {f('batch', 'batch_no')} AS batch_id,
-              {f('document', 'doc_id')} AS document_id, br AS branch_code, fee_type, qty AS quantity,
+            SELECT CAST(fee_ts AS DATE) AS vday, fee_no AS sk, {f("fee", "fee_no")} AS fee_id, {cid} AS client_id,
+              {f("job", "job_idx")} AS job_id, {f("batch", "batch_no")} AS batch_id,
+              {f("document", "doc_id")} AS document_id, br AS branch_code, fee_type, qty AS quantity,
               unit AS unit_price, amount, currency, fee_date, facility AS print_facility
             FROM fe""")
 
@@ -1322,8 +1660,7 @@ class _Gen:
     # tables whose rows are costly to format are formatted once, then split into files
     MATERIALIZE = {"customer_routing"}
     # backing tables no longer needed once a table is written (frees memory for the next ones)
-    DROP_AFTER = {"customers": ["cust"], "customer_routing": ["rt_v"], "documents": ["docs"],
-                  "deliveries": ["dl_v"]}
+    DROP_AFTER = {"customers": ["cust"], "customer_routing": ["rt_v"], "documents": ["docs"], "deliveries": ["dl_v"]}
 
     def write(self, out: Path) -> dict:
         tables: dict[str, dict] = {}
@@ -1346,7 +1683,8 @@ class _Gen:
                 p = str(path).replace("'", "''")
                 res = self.con.execute(
                     f"COPY (SELECT {collist} FROM {src} WHERE vday = DATE '{vd.isoformat()}' ORDER BY sk) "
-                    f"TO '{p}' (FORMAT csv, HEADER, DELIMITER ',')").fetchone()
+                    f"TO '{p}' (FORMAT csv, HEADER, DELIMITER ',')"
+                ).fetchone()
                 rows += int(res[0]) if res else 0
                 nbytes += path.stat().st_size
             keys = self.one(f"SELECT count(DISTINCT sk) FROM {src}")
@@ -1354,6 +1692,8 @@ class _Gen:
                 self.drop(f"o_{t}")
             self.drop(*self.DROP_AFTER.get(t, []))
             tables[t] = {"rows": rows, "keys": keys, "files": len(vdays), "bytes": nbytes}
-            self.step(f"wrote {t}: {rows:,} rows ({keys:,} keys) in {len(vdays)} file(s), "
-                      f"{nbytes / 1e6:,.1f} MB ({time.time() - t1:.1f}s)")
+            self.step(
+                f"wrote {t}: {rows:,} rows ({keys:,} keys) in {len(vdays)} file(s), "
+                f"{nbytes / 1e6:,.1f} MB ({time.time() - t1:.1f}s)"
+            )
         return tables

@@ -17,20 +17,27 @@ from billing_reports.generate import CHANNELS, STATUS_CODES, TABLE_COLUMNS, gene
 
 N_DOCS = 3000
 KEYS = {
-    "clients": ["client_id"], "contacts": ["contact_id"], "branches": ["client_id", "branch_code"],
-    "customers": ["client_id", "customer_account_id"], "customer_routing": ["routing_id"],
-    "processing_rules": ["rule_id"], "processing_rule_changes": ["change_id"], "file_uploads": ["file_id"],
-    "jobs": ["job_id"], "job_status_events": ["event_id"], "job_approvals": ["approval_id"],
-    "batches": ["batch_id"], "documents": ["document_id"], "document_pulls": ["pull_id"],
-    "deliveries": ["delivery_id"], "fees": ["fee_id"],
+    "clients": ["client_id"],
+    "contacts": ["contact_id"],
+    "branches": ["client_id", "branch_code"],
+    "customers": ["client_id", "customer_account_id"],
+    "customer_routing": ["routing_id"],
+    "processing_rules": ["rule_id"],
+    "processing_rule_changes": ["change_id"],
+    "file_uploads": ["file_id"],
+    "jobs": ["job_id"],
+    "job_status_events": ["event_id"],
+    "job_approvals": ["approval_id"],
+    "batches": ["batch_id"],
+    "documents": ["document_id"],
+    "document_pulls": ["pull_id"],
+    "deliveries": ["delivery_id"],
+    "fees": ["fee_id"],
 }
 
 
 def _tree_digest(root: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*.csv"))
-    }
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*.csv"))}
 
 
 @pytest.fixture(scope="module")
@@ -124,11 +131,22 @@ def test_no_key_twice_in_one_file(con):
 def test_formats(con):
     ts = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"
     assert one(con, f"SELECT count(*) FROM raw_jobs WHERE NOT regexp_matches(created_at, '{ts}')") == 0
-    assert one(con, f"SELECT count(*) FROM raw_batches WHERE mailed_at IS NOT NULL "
-                    f"AND NOT regexp_matches(mailed_at, '{ts}')") == 0
+    assert (
+        one(
+            con,
+            f"SELECT count(*) FROM raw_batches WHERE mailed_at IS NOT NULL AND NOT regexp_matches(mailed_at, '{ts}')",
+        )
+        == 0
+    )
     assert one(con, r"SELECT count(*) FROM raw_documents WHERE NOT regexp_matches(amount_due, '^-?\d+\.\d\d$')") == 0
-    assert one(con, r"SELECT count(*) FROM raw_documents WHERE NOT regexp_matches(document_date, "
-                    r"'^\d{4}-\d\d-\d\d$')") == 0
+    assert (
+        one(
+            con,
+            r"SELECT count(*) FROM raw_documents WHERE NOT regexp_matches(document_date, "
+            r"'^\d{4}-\d\d-\d\d$')",
+        )
+        == 0
+    )
     assert one(con, "SELECT count(*) FROM raw_jobs WHERE ops_approval_required NOT IN ('true', 'false')") == 0
     assert one(con, r"SELECT count(*) FROM raw_fees WHERE NOT regexp_matches(amount, '^\d+\.\d\d$')") == 0
 
@@ -179,38 +197,68 @@ def test_codes_are_in_the_contract(con):
     chans = ", ".join(f"'{c}'" for c in CHANNELS)
     assert one(con, f"SELECT count(*) FROM documents WHERE delivery_channel NOT IN ({chans})") == 0
     assert one(con, f"SELECT count(*) FROM customer_routing WHERE delivery_channel NOT IN ({chans})") == 0
-    assert one(con, "SELECT count(*) FROM documents WHERE document_type NOT IN "
-                    "('invoice', 'statement', 'credit_memo')") == 0
-    assert one(con, "SELECT count(*) FROM fees WHERE fee_type NOT IN "
-                    "('print', 'postage', 'email', 'fax', 'portal', 'pull', 'storage', 'other')") == 0
+    assert (
+        one(con, "SELECT count(*) FROM documents WHERE document_type NOT IN ('invoice', 'statement', 'credit_memo')")
+        == 0
+    )
+    assert (
+        one(
+            con,
+            "SELECT count(*) FROM fees WHERE fee_type NOT IN "
+            "('print', 'postage', 'email', 'fax', 'portal', 'pull', 'storage', 'other')",
+        )
+        == 0
+    )
     assert one(con, "SELECT count(*) FROM raw_deliveries WHERE outcome NOT IN ('sent', 'bounced', 'failed')") == 0
-    assert one(con, "SELECT count(*) FROM contacts WHERE role NOT IN "
-                    "('primary_support', 'support', 'billing', 'viewer')") == 0
+    assert (
+        one(con, "SELECT count(*) FROM contacts WHERE role NOT IN ('primary_support', 'support', 'billing', 'viewer')")
+        == 0
+    )
 
 
 def test_events_follow_the_status_order(con):
     order = ", ".join(f"('{c}', {i})" for i, c in enumerate(STATUS_CODES, 1))
-    bad = one(con, f"""
+    bad = one(
+        con,
+        f"""
         WITH o(code, n) AS (VALUES {order}),
         e AS (SELECT e.job_id, e.event_at, o.n FROM job_status_events e JOIN o ON o.code = e.status_code)
-        SELECT count(*) FROM e a JOIN e b ON a.job_id = b.job_id AND a.n < b.n AND a.event_at > b.event_at""")
+        SELECT count(*) FROM e a JOIN e b ON a.job_id = b.job_id AND a.n < b.n AND a.event_at > b.event_at""",
+    )
     assert bad == 0
     # one event per step and job
-    assert one(con, "SELECT count(*) FROM (SELECT job_id, status_code FROM job_status_events "
-                    "GROUP BY ALL HAVING count(*) > 1)") == 0
+    assert (
+        one(
+            con,
+            "SELECT count(*) FROM (SELECT job_id, status_code FROM job_status_events GROUP BY ALL HAVING count(*) > 1)",
+        )
+        == 0
+    )
 
 
 def test_routing_periods_do_not_overlap(con):
-    assert one(con, """
+    assert (
+        one(
+            con,
+            """
         SELECT count(*) FROM customer_routing a JOIN customer_routing b
           ON a.client_id = b.client_id AND a.customer_account_id = b.customer_account_id
          AND a.routing_id < b.routing_id
-         AND a.valid_from < coalesce(b.valid_to, '9999') AND b.valid_from < coalesce(a.valid_to, '9999')""") == 0
+         AND a.valid_from < coalesce(b.valid_to, '9999') AND b.valid_from < coalesce(a.valid_to, '9999')""",
+        )
+        == 0
+    )
 
 
 def test_fee_amount_is_quantity_times_unit_price(con):
-    assert one(con, "SELECT count(*) FROM fees WHERE CAST(amount AS DECIMAL(14,2)) "
-                    "<> CAST(CAST(quantity AS BIGINT) * CAST(unit_price AS DECIMAL(10,2)) AS DECIMAL(14,2))") == 0
+    assert (
+        one(
+            con,
+            "SELECT count(*) FROM fees WHERE CAST(amount AS DECIMAL(14,2)) "
+            "<> CAST(CAST(quantity AS BIGINT) * CAST(unit_price AS DECIMAL(10,2)) AS DECIMAL(14,2))",
+        )
+        == 0
+    )
     assert one(con, "SELECT count(*) FROM fees WHERE CAST(amount AS DECIMAL(14,2)) < 0") == 0
 
 
@@ -220,19 +268,37 @@ def test_fee_amount_is_quantity_times_unit_price(con):
 def test_pulled_documents(con):
     assert one(con, "SELECT count(*) FROM document_pulls") > 0
     # pulled at customer approval: the job requires it
-    assert one(con, "SELECT count(*) FROM document_pulls p JOIN jobs j USING (job_id) "
-                    "WHERE j.customer_approval_required <> 'true'") == 0
+    assert (
+        one(
+            con,
+            "SELECT count(*) FROM document_pulls p JOIN jobs j USING (job_id) "
+            "WHERE j.customer_approval_required <> 'true'",
+        )
+        == 0
+    )
 
 
 def test_bounced_and_failed_deliveries(con):
     assert one(con, "SELECT count(*) FROM deliveries WHERE outcome = 'bounced' AND sent_at IS NOT NULL") > 0
     assert one(con, "SELECT count(*) FROM deliveries WHERE outcome = 'failed' AND sent_at IS NULL") > 0
     # a failed attempt followed by a successful retry of the same document
-    assert one(con, """SELECT count(*) FROM deliveries f JOIN deliveries s USING (document_id)
-                       WHERE f.outcome = 'failed' AND s.outcome = 'sent' AND s.attempted_at > f.attempted_at""") > 0
+    assert (
+        one(
+            con,
+            """SELECT count(*) FROM deliveries f JOIN deliveries s USING (document_id)
+                       WHERE f.outcome = 'failed' AND s.outcome = 'sent' AND s.attempted_at > f.attempted_at""",
+        )
+        > 0
+    )
     # no delivery for a print, pull or pulled document
-    assert one(con, "SELECT count(*) FROM deliveries d JOIN documents USING (document_id) "
-                    "WHERE documents.delivery_channel IN ('us_mail', 'pull')") == 0
+    assert (
+        one(
+            con,
+            "SELECT count(*) FROM deliveries d JOIN documents USING (document_id) "
+            "WHERE documents.delivery_channel IN ('us_mail', 'pull')",
+        )
+        == 0
+    )
     assert one(con, "SELECT count(*) FROM deliveries JOIN document_pulls USING (document_id)") == 0
 
 
@@ -240,29 +306,49 @@ def test_cad_fees_and_canadian_print_facility(con):
     assert one(con, "SELECT count(*) FROM fees WHERE currency = 'CAD' AND print_facility = 'CA'") > 0
     assert one(con, "SELECT count(*) FROM batches WHERE batch_type = 'print' AND print_facility = 'CA'") > 0
     assert one(con, "SELECT count(*) FROM batches WHERE print_facility = 'CA' AND postage_currency <> 'CAD'") == 0
-    assert one(con, "SELECT count(*) FROM documents d JOIN clients c USING (client_id) "
-                    "WHERE c.timezone IN ('America/Toronto', 'America/Vancouver', 'America/Halifax') "
-                    "AND d.currency <> 'CAD'") == 0
+    assert (
+        one(
+            con,
+            "SELECT count(*) FROM documents d JOIN clients c USING (client_id) "
+            "WHERE c.timezone IN ('America/Toronto', 'America/Vancouver', 'America/Halifax') "
+            "AND d.currency <> 'CAD'",
+        )
+        == 0
+    )
 
 
 def test_billing_file_routing(con):
     assert one(con, "SELECT count(*) FROM customer_routing WHERE routing_source = 'billing_file'") > 0
-    assert one(con, "SELECT count(*) FROM customer_routing WHERE delivery_channel IN ('us_mail', 'pull') "
-                    "AND destination IS NOT NULL") == 0
-    assert one(con, "SELECT count(*) FROM customer_routing WHERE delivery_channel = 'pull' "
-                    "AND pull_class IS NULL") == 0
+    assert (
+        one(
+            con,
+            "SELECT count(*) FROM customer_routing WHERE delivery_channel IN ('us_mail', 'pull') "
+            "AND destination IS NOT NULL",
+        )
+        == 0
+    )
+    assert one(con, "SELECT count(*) FROM customer_routing WHERE delivery_channel = 'pull' AND pull_class IS NULL") == 0
 
 
 def test_processing_rules_and_an_unauthorized_change(con):
-    assert one(con, "SELECT count(*) FROM processing_rules WHERE rule_type = 'timed_start' "
-                    r"AND regexp_matches(rule_value, '^\d\d:\d\d$')") > 0
+    assert (
+        one(
+            con,
+            "SELECT count(*) FROM processing_rules WHERE rule_type = 'timed_start' "
+            r"AND regexp_matches(rule_value, '^\d\d:\d\d$')",
+        )
+        > 0
+    )
     assert one(con, "SELECT count(*) FROM processing_rules WHERE valid_to IS NOT NULL") > 0
-    unauthorized = one(con, """
+    unauthorized = one(
+        con,
+        """
         SELECT count(*) FROM processing_rule_changes ch
         WHERE NOT EXISTS (SELECT 1 FROM contacts c WHERE c.contact_id = ch.requested_by_contact_id
                            AND c.client_id = ch.client_id AND c.role = 'primary_support'
                            AND c.valid_from <= ch.requested_at
-                           AND (c.valid_to IS NULL OR ch.requested_at < c.valid_to))""")
+                           AND (c.valid_to IS NULL OR ch.requested_at < c.valid_to))""",
+    )
     assert unauthorized > 0
     assert one(con, "SELECT count(*) FROM processing_rule_changes") > unauthorized
 
@@ -280,21 +366,46 @@ def test_file_uploads_waiting_and_overdue(run, con):
 
 
 def test_delayed_electronic_batch(con):
-    assert one(con, "SELECT count(*) FROM batches WHERE batch_type = 'electronic' "
-                    "AND scheduled_send_date IS NOT NULL") > 0
-    assert one(con, "SELECT count(*) FROM job_status_events WHERE status_code = 'ELECTRONIC_SCHEDULED' "
-                    "AND status_date IS NOT NULL") > 0
-    assert one(con, "SELECT count(*) FROM job_status_events WHERE status_code = 'DELIVERED_TO_POST_OFFICE' "
-                    "AND status_date IS NULL") == 0
+    assert (
+        one(con, "SELECT count(*) FROM batches WHERE batch_type = 'electronic' AND scheduled_send_date IS NOT NULL") > 0
+    )
+    assert (
+        one(
+            con,
+            "SELECT count(*) FROM job_status_events WHERE status_code = 'ELECTRONIC_SCHEDULED' "
+            "AND status_date IS NOT NULL",
+        )
+        > 0
+    )
+    assert (
+        one(
+            con,
+            "SELECT count(*) FROM job_status_events WHERE status_code = 'DELIVERED_TO_POST_OFFICE' "
+            "AND status_date IS NULL",
+        )
+        == 0
+    )
 
 
 def test_records_are_resent_as_they_progress(con):
     # a batch first sent without mailed_at, re-sent later with it
-    assert one(con, """SELECT count(*) FROM raw_batches a JOIN raw_batches b USING (batch_id)
-                       WHERE a.filename < b.filename AND a.mailed_at IS NULL AND b.mailed_at IS NOT NULL""") > 0
+    assert (
+        one(
+            con,
+            """SELECT count(*) FROM raw_batches a JOIN raw_batches b USING (batch_id)
+                       WHERE a.filename < b.filename AND a.mailed_at IS NULL AND b.mailed_at IS NOT NULL""",
+        )
+        > 0
+    )
     # the latest version never loses a value an earlier one had
-    assert one(con, """SELECT count(*) FROM raw_batches a JOIN raw_batches b USING (batch_id)
-                       WHERE a.filename < b.filename AND a.released_at IS NOT NULL AND b.released_at IS NULL""") == 0
+    assert (
+        one(
+            con,
+            """SELECT count(*) FROM raw_batches a JOIN raw_batches b USING (batch_id)
+                       WHERE a.filename < b.filename AND a.released_at IS NOT NULL AND b.released_at IS NULL""",
+        )
+        == 0
+    )
 
 
 def test_in_progress_work_at_the_end(con):
@@ -306,8 +417,9 @@ def test_in_progress_work_at_the_end(con):
 
 
 def test_realistic_mix(con):
-    share = dict(con.execute("SELECT document_type, count(*) / sum(count(*)) OVER () FROM documents "
-                             "GROUP BY 1").fetchall())
+    share = dict(
+        con.execute("SELECT document_type, count(*) / sum(count(*)) OVER () FROM documents GROUP BY 1").fetchall()
+    )
     assert 0.6 < share["invoice"] < 0.95 and 0.03 < share["statement"] < 0.35
     mail = one(con, "SELECT avg(CASE WHEN delivery_channel = 'us_mail' THEN 1.0 ELSE 0 END) FROM documents")
     assert 0.3 < mail < 0.6
