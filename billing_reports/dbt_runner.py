@@ -38,7 +38,7 @@ def run_dbt(
     target_path: Path | None = None,
     on_line: Callable[[str], None] | None = None,
 ) -> DbtResult:
-    """Run ``dbt <command>`` at the project root against ``raw_dir`` and ``warehouse``.
+    """Run ``dbt <command>`` (e.g. ``build``, ``docs generate``) at the project root against ``raw_dir`` and ``warehouse``.
 
     The landing folder and warehouse reach dbt through the contract's environment variables, so a
     plain ``dbt build`` with the same settings gives the same result. dbt's output goes to
@@ -54,7 +54,7 @@ def run_dbt(
         sys.executable,
         "-c",
         "import sys; from dbt.cli.main import cli; sys.exit(cli())",
-        command,
+        *command.split(),
         "--project-dir",
         str(PROJECT_DIR),
         "--profiles-dir",
