@@ -219,31 +219,46 @@ def full_refresh(raw: Path, warehouse: Path, as_of: str | None) -> dict:
     }
 
 
+#: Log lines of a refresh that open each stage, in order (billing_reports/refresh.py and dbt's output).
+_STAGE_MARKERS = (
+    ("validate (GX + header checks)", "validating the landing files"),
+    ("dbt start-up and parse", "dbt build into"),
+    ("landing (on-run-start)", "Concurrency:"),
+    ("models and tests", "loaded into raw:"),
+    ("record and publish", "Finished running"),
+    ("end", "run recorded in"),
+)
+
+
 def refresh_stages(warehouse: Path, log_text: str) -> dict:
-    """Stage durations from dbt's run_results.json (landing, models, tests) and the refresh's JSON log."""
-    stages: dict[str, float] = {}
-    for candidate in (warehouse.parent / "target" / "run_results.json", PROJECT_DIR / "target" / "run_results.json"):
-        if candidate.exists():
-            data = json.loads(candidate.read_text())
-            for item in data.get("results", []):
-                kind = item.get("unique_id", "").split(".")[0]
-                key = {"model": "dbt models", "test": "dbt tests", "unit_test": "dbt tests", "seed": "dbt seeds"}.get(
-                    kind, "dbt other"
-                )
-                stages[key] = stages.get(key, 0.0) + float(item.get("execution_time") or 0.0)
-            stages["dbt total (elapsed)"] = float(data.get("elapsed_time") or 0.0)
-            break
+    """Stage durations from the timestamps of the refresh's own log (one line per step)."""
     runs_log = warehouse.parent / "refresh_runs.jsonl"
-    if runs_log.exists():
-        last = json.loads(runs_log.read_text().strip().splitlines()[-1])
-        for key, value in (last.get("stage_seconds") or {}).items():
-            stages[f"refresh: {key}"] = float(value)
-    return stages
+    if not runs_log.exists():
+        return {}
+    last = json.loads(runs_log.read_text().strip().splitlines()[-1])
+    log_file = Path(last.get("log_file") or "")
+    if not log_file.exists():
+        return {}
+    seen: dict[str, float] = {}
+    for line in log_file.read_text(errors="replace").splitlines():
+        stamp = line[:19]
+        for stage, marker in _STAGE_MARKERS:
+            if stage not in seen and marker in line:
+                try:
+                    seen[stage] = time.mktime(time.strptime(stamp, "%Y-%m-%dT%H:%M:%S"))
+                except ValueError:
+                    pass
+    names = [stage for stage, _ in _STAGE_MARKERS if stage in seen]
+    return {name: seen[following] - seen[name] for name, following in zip(names, names[1:], strict=False)}
 
 
 def dashboard_queries(warehouse: Path, runs: int) -> dict:
     """Median and p95 milliseconds of each dashboard page's queries, uncached."""
     os.environ["BILLING_WAREHOUSE"] = str(warehouse)
+    os.environ.setdefault("BILLING_AUTH", "off")
+    import logging
+
+    logging.getLogger("streamlit").setLevel(logging.ERROR)
     sys.path.insert(0, str(PROJECT_DIR))
     try:
         from dashboards import data
@@ -289,9 +304,13 @@ def page_calls(data) -> dict:
         found = data.date_bounds(report)
         return found if found else (None, None)
 
+    def ranged(function, report):
+        start, end = data.default_date_range(report)
+        return function(start=start, end=end)
+
     def job_tracking():
-        start, end = data.default_date_range("jobs")
-        frame = data.jobs(start_date=start, end_date=end)
+        start, end = data.default_date_range("job_tracking")
+        frame = data.jobs(start=start, end=end)
         ids = list(frame["job_id"][:50]) if len(frame) else []
         data.job_steps(ids)
         data.job_delivery_counts(ids)
@@ -300,12 +319,10 @@ def page_calls(data) -> dict:
         "Job tracking": job_tracking,
         "Job approval": lambda: data.approval_jobs(),
         "Customer routing": lambda: data.customer_routing(),
-        "Billing statistics": lambda: data.billing_statistics(*data.default_date_range("billing_statistics")),
-        "Branch report": lambda: data.branch_activity(*data.default_date_range("branch_activity")),
-        "Branch billing": lambda: data.branch_billing(*data.default_date_range("branch_billing")),
-        "Billing activity details": lambda: data.billing_activity_details(
-            *data.default_date_range("billing_activity_details")
-        ),
+        "Billing statistics": lambda: ranged(data.billing_statistics, "billing_statistics"),
+        "Branch report": lambda: ranged(data.branch_activity, "branch_activity"),
+        "Branch billing": lambda: ranged(data.branch_billing, "branch_billing"),
+        "Billing activity details": lambda: ranged(data.billing_activity_details, "billing_activity_details"),
         "File pickup": lambda: data.file_pickup(),
         "Processing-rule change audit": lambda: data.rule_change_audit(),
         "Refresh banner": lambda: data.last_refresh(),
