@@ -128,16 +128,18 @@
                 from read_csv({{ billing_sql_string(file) }}, {{ billing_csv_options() }})
             {% endset %}
             {% set rows_read = run_query(load_sql).columns[0].values()[0] %}
-            {% set rows_unreadable = run_query('select count(*) from reject_errors').columns[0].values()[0] %}
+            {% set rows_unreadable = run_query('select count(distinct line) from reject_errors').columns[0].values()[0] %}
             {% if rows_unreadable > 0 %}
                 {% set rejects_sql %}
                     create or replace temporary table _billing_file_rejects as
+                    -- The reader reports a short row once per missing field: one entry per line.
                     select
                         errors.line as source_line,
                         errors.line - 1 as source_row,
-                        errors.error_type || ': ' || errors.error_message as reason,
-                        errors.csv_line as raw_record
-                    from reject_errors as errors;
+                        min(errors.error_type || ': ' || errors.error_message) as reason,
+                        min(errors.csv_line) as raw_record
+                    from reject_errors as errors
+                    group by errors.line;
 
                     -- Rows after an unreadable row were numbered without it: shift them back into place.
                     update raw.{{ table }} as landed

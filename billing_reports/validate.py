@@ -1,0 +1,759 @@
+"""Checking the landing files before dbt reads them (R14), with Great Expectations.
+
+Each `<raw_dir>/<table>/*.csv[.gz]` is judged in two steps:
+
+1. **The file as a whole.** A file that is empty, whose header is not UTF-8, that has no header
+   row, or whose header lacks a column of the contract cannot be loaded at all. It is *rejected
+   whole*: moved (never deleted) to ``<quarantine>/<run-id>/<table>/<file>``, with a manifest
+   entry (``<quarantine>/<run-id>/quarantine.json``) naming the file, the missing column(s) and
+   the reason. ``quarantined_files()`` reads the manifests back, so that every file still in
+   quarantine is recorded in ``ops.rejected_rows`` of each published warehouse.
+2. **Its rows.** The file is read by DuckDB as text (``read_csv(..., all_varchar=true,
+   store_rejects=true)``) into a pandas frame, with a parsed copy of every typed column (parsed
+   as the landing macros parse it). A table's frames are validated together, by one Great
+   Expectations suite built from the column ``meta`` of the source YAML: required values present,
+   values that parse (timestamps, dates, booleans, numbers, time zones), known codes, keys unique
+   within each file (exact duplicate rows collapse, so they do not count), no negative
+   money/count/quantity, timestamps within the plausible years. Every expectation is vectorised
+   over the frame. Row problems do not move the file: dbt rejects those rows into
+   ``ops.rejected_rows``; the report says in advance which rows, by file and row number. A
+   table's files share a budget of ``sample_rows`` rows: a file above its share is validated on a
+   repeatable reservoir sample (the report says so); dbt still checks every row. References to
+   other tables are left to dbt.
+
+The column list, types, keys and codes come from ``models/staging/billing/_billing__sources.yml``
+(the one source of truth the dbt macros read too). Per run, the report folder holds
+``validation.json`` (the file decisions and the GX validation results) and GX Data Docs
+(``data_docs/index.html``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import gzip
+import json
+import os
+import re
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from billing_reports.settings import PROJECT_DIR
+
+SOURCES_YML = PROJECT_DIR / "models" / "staging" / "billing" / "_billing__sources.yml"
+DBT_PROJECT_YML = PROJECT_DIR / "dbt_project.yml"
+SOURCE_NAME = "billing"
+
+#: Files with more data rows than this are validated on a repeatable sample of this many rows.
+DEFAULT_SAMPLE_ROWS = 200_000
+SAMPLE_SEED = 42
+
+#: The CSV dialect of the contract (section 2), as the landing macro reads it.
+CSV_OPTIONS = "header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"', store_rejects = true"
+
+#: How the landing macro parses a text value of each column type (``billing_parse_column``), in DuckDB SQL.
+_PARSE_SQL = {
+    "timestamp": "cast(timezone('UTC', try_cast({v} as timestamptz)) as timestamp)",
+    "date": "case when regexp_full_match({v}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') then try_cast({v} as date) end",
+    "boolean": "case lower({v}) when 'true' then true when 'false' then false end",
+    "count": "case when regexp_full_match({v}, '-?[0-9]+') then try_cast({v} as bigint) end",
+    "quantity": "case when regexp_full_match({v}, '-?[0-9]+(\\.[0-9]{{1,4}})?') then try_cast({v} as double) end",
+    "money": "case when regexp_full_match({v}, '-?[0-9]+(\\.[0-9]{{1,2}})?') then try_cast({v} as double) end",
+    "signed_money": "case when regexp_full_match({v}, '-?[0-9]+(\\.[0-9]{{1,2}})?') then try_cast({v} as double) end",
+    "timezone": "case when {v} in (select name from pg_timezone_names()) then {v} end",
+}
+_TYPE_WORDS = {
+    "timestamp": "timestamp (ISO 8601)",
+    "date": "date (YYYY-MM-DD)",
+    "boolean": "boolean (true/false)",
+    "count": "whole number",
+    "quantity": "number",
+    "money": "amount (up to 2 decimals)",
+    "signed_money": "amount (up to 2 decimals)",
+    "timezone": "IANA time zone",
+}
+_NON_NEGATIVE_TYPES = ("money", "count", "quantity")
+
+Progress = Callable[[str], None]
+
+
+# --------------------------------------------------------------------------------------------
+# The contract, read from the source YAML
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    name: str
+    type: str = "text"
+    key: bool = False
+    required: bool = False
+    values: tuple[str, ...] = ()
+    references: str | None = None
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    key: tuple[str, ...]
+    columns: tuple[ColumnSpec, ...]
+
+    @property
+    def column_names(self) -> list[str]:
+        return [column.name for column in self.columns]
+
+
+def load_table_specs(path: Path = SOURCES_YML) -> dict[str, TableSpec]:
+    """The raw tables of source ``billing`` with their columns' type/key/required/values meta."""
+    import yaml
+
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for source in document.get("sources", []):
+        if source.get("name") != SOURCE_NAME:
+            continue
+        specs = {}
+        for table in source.get("tables", []):
+            columns = tuple(
+                ColumnSpec(
+                    name=column["name"],
+                    type=(column.get("meta") or {}).get("type", "text"),
+                    key=bool((column.get("meta") or {}).get("key")),
+                    required=bool((column.get("meta") or {}).get("required")),
+                    values=tuple(str(value) for value in (column.get("meta") or {}).get("values") or ()),
+                    references=(column.get("meta") or {}).get("references"),
+                )
+                for column in table.get("columns", [])
+            )
+            key = tuple((table.get("meta") or {}).get("key") or [c.name for c in columns if c.key])
+            specs[table["name"]] = TableSpec(name=table["name"], key=key, columns=columns)
+        return specs
+    raise ValueError(f"{path} has no source named {SOURCE_NAME!r}")
+
+
+def plausible_years(dbt_vars: dict | None = None) -> tuple[int, int]:
+    """The timestamp years the build accepts: dbt vars ``min/max_plausible_year`` (run vars win)."""
+    import yaml
+
+    project_vars = (yaml.safe_load(DBT_PROJECT_YML.read_text(encoding="utf-8")) or {}).get("vars") or {}
+    merged = {**project_vars, **(dbt_vars or {})}
+    return int(merged.get("min_plausible_year", 2000)), int(merged.get("max_plausible_year", 2100))
+
+
+def landing_files(raw_dir: Path, table: str) -> list[Path]:
+    """A table's landing files in the order the build applies them (lexicographic file name)."""
+    folder = raw_dir / table
+    if not folder.is_dir():
+        return []
+    files = [path for path in folder.iterdir() if path.is_file() and _is_landing_file(path)]
+    return sorted(files, key=lambda path: (path.name, str(path)))
+
+
+def _is_landing_file(path: Path) -> bool:
+    return path.name.endswith(".csv") or path.name.endswith(".csv.gz")
+
+
+# --------------------------------------------------------------------------------------------
+# What the validation found
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class FileCheck:
+    """The verdict on one landing file."""
+
+    table: str
+    file_name: str
+    source_file: str
+    status: str = "ok"  # ok | row_problems | quarantined
+    message: str | None = None
+    missing_columns: list[str] = field(default_factory=list)
+    header: list[str] = field(default_factory=list)
+    rows: int | None = None
+    rows_validated: int | None = None
+    sampled: bool = False
+    unreadable_rows: list[dict] = field(default_factory=list)
+    failed_checks: list[dict] = field(default_factory=list)
+    quarantined_to: str | None = None
+
+
+@dataclass
+class ValidationReport:
+    run_id: str
+    raw_dir: str
+    report_dir: str
+    started_at: str
+    finished_at: str | None = None
+    sample_rows: int = DEFAULT_SAMPLE_ROWS
+    plausible_years: tuple[int, int] = (2000, 2100)
+    files: list[FileCheck] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+    data_docs: str | None = None
+    gx_error: str | None = None
+    #: The GX validation results, by validated asset (a table's files, or a file rejected whole).
+    gx_results: dict = field(default_factory=dict)
+    json_path: str | None = None
+
+    @property
+    def quarantined(self) -> list[FileCheck]:
+        return [check for check in self.files if check.status == "quarantined"]
+
+    @property
+    def files_with_row_problems(self) -> list[FileCheck]:
+        return [check for check in self.files if check.status == "row_problems"]
+
+
+# --------------------------------------------------------------------------------------------
+# Validating a landing folder
+# --------------------------------------------------------------------------------------------
+
+
+def validate_landing(
+    raw_dir: Path,
+    *,
+    run_id: str,
+    report_dir: Path,
+    quarantine_root: Path | None = None,
+    dbt_vars: dict | None = None,
+    sample_rows: int = DEFAULT_SAMPLE_ROWS,
+    progress: Progress | None = None,
+    specs: dict[str, TableSpec] | None = None,
+) -> ValidationReport:
+    """Check every landing file; move the files rejected whole to quarantine (when a root is given).
+
+    Row problems are reported, not acted on: dbt rejects those rows into ``ops.rejected_rows``.
+    Writes ``validation.json`` and the GX Data Docs under ``report_dir``.
+    """
+    say = progress or (lambda message: None)
+    specs = specs or load_table_specs()
+    min_year, max_year = plausible_years(dbt_vars)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    report = ValidationReport(
+        run_id=run_id,
+        raw_dir=str(raw_dir),
+        report_dir=str(report_dir),
+        started_at=_now_iso(),
+        sample_rows=sample_rows,
+        plausible_years=(min_year, max_year),
+    )
+    report.ignored = _ignored_paths(raw_dir, specs)
+    for path in report.ignored:
+        say(f"warning: {path} is not a landing file of any table; the build ignores it")
+
+    table_frames: dict[str, list[tuple[FileCheck, object]]] = {}
+    header_frames: list[tuple[FileCheck, object]] = []
+    with _connection() as connection:
+        for table, spec in specs.items():
+            files = landing_files(raw_dir, table)
+            # The sample is per table: its files share it (a file gets at least its share).
+            file_sample_rows = -(-sample_rows // len(files)) if sample_rows and files else 0
+            for path in files:
+                check = FileCheck(table=table, file_name=path.name, source_file=str(path))
+                report.files.append(check)
+                problem = _check_header(path, spec, check, connection)
+                if problem:
+                    check.status = "quarantined"
+                    check.message = f"{table}/{path.name}: file rejected whole: {problem}"
+                    say(f"REJECTED {check.message}")
+                    if check.header:
+                        header_frames.append((check, _header_frame(check.header)))
+                    if quarantine_root is not None:
+                        check.quarantined_to = str(
+                            quarantine_file(path, quarantine_root=quarantine_root, run_id=run_id, check=check)
+                        )
+                        say(f"  moved to {check.quarantined_to}")
+                    continue
+                frame = _read_frame(path, spec, check, sample_rows=file_sample_rows, connection=connection)
+                table_frames.setdefault(table, []).append((check, frame))
+                if check.unreadable_rows:
+                    check.status = "row_problems"
+
+    report.files.sort(key=lambda check: (check.table, check.file_name))
+    say(f"validation: {len(report.files)} landing file(s), {len(report.quarantined)} rejected whole")
+    if table_frames or header_frames:
+        _run_expectations(table_frames, header_frames, specs, report, report_dir, (min_year, max_year), say)
+    for check in report.files_with_row_problems:
+        words = [f"{item['unexpected_count']} {item['check']}" for item in check.failed_checks]
+        if check.unreadable_rows:
+            words.insert(0, f"{len(check.unreadable_rows)} unreadable row(s)")
+        say(f"rows the build will reject in {check.table}/{check.file_name}: {'; '.join(words)}")
+    report.finished_at = _now_iso()
+    report.json_path = str(report_dir / "validation.json")
+    _write_json(Path(report.json_path), _report_dict(report))
+    return report
+
+
+def _ignored_paths(raw_dir: Path, specs: dict[str, TableSpec]) -> list[str]:
+    """Things in the landing folder the build will not read: unknown folders, non-CSV files."""
+    if not raw_dir.is_dir():
+        return []
+    ignored = []
+    for entry in sorted(raw_dir.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir() and entry.name in specs:
+            ignored += [
+                str(path)
+                for path in sorted(entry.iterdir())
+                if not path.name.startswith(".") and not (path.is_file() and _is_landing_file(path))
+            ]
+        else:
+            ignored.append(str(entry))
+    return ignored
+
+
+def _check_header(path: Path, spec: TableSpec, check: FileCheck, connection=None) -> str | None:
+    """Why the file cannot be loaded at all, or None. Fills ``check.header``/``missing_columns``."""
+    try:
+        opener = gzip.open if path.name.endswith(".gz") else open
+        with opener(path, "rb") as handle:
+            first_line = handle.readline(1 << 20)
+    except (OSError, EOFError) as error:
+        return f"it cannot be read ({error})"
+    if not first_line:
+        return "the file is empty (0 bytes): it has no header row; expected columns: " + ", ".join(spec.column_names)
+    try:
+        first_line.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return (
+            f"its header is not UTF-8 (byte 0x{first_line[error.start]:02x} at position {error.start}); "
+            "save the file as UTF-8"
+        )
+    import duckdb
+
+    with _connection(connection) as duck:
+        try:
+            described = duck.execute(f"describe select * from read_csv({_sql_string(path)}, {CSV_OPTIONS})").fetchall()
+        except duckdb.Error as error:
+            return f"DuckDB cannot read it as CSV: {str(error).splitlines()[0]}"
+    header = [row[0] for row in described]
+    if all(re.fullmatch(r"column[0-9]+", name) for name in header):
+        return "it has no header row; expected columns: " + ", ".join(spec.column_names)
+    check.header = header
+    check.missing_columns = [name for name in spec.column_names if name not in header]
+    if check.missing_columns:
+        hint = "" if set(header) & set(spec.column_names) else " (the first line looks like data, not a header)"
+        return (
+            f"header lacks required column(s): {', '.join(check.missing_columns)}{hint}; "
+            f"header found: {', '.join(header)}"
+        )
+    return None
+
+
+def _read_frame(path: Path, spec: TableSpec, check: FileCheck, *, sample_rows: int, connection=None):
+    """The file's rows as text (a sample above ``sample_rows``), with a parsed copy of typed columns."""
+    import numpy
+
+    source = f"read_csv({_sql_string(path)}, {CSV_OPTIONS})"
+    columns = [_quote(name) for name in spec.column_names]
+    with _connection(connection) as connection:
+        # reject_errors collects the rejects of every scan of a connection: start afresh for this file.
+        connection.execute("drop table if exists reject_errors; drop table if exists reject_scans")
+        # Every column is counted so that the reader parses (and checks) every field.
+        # fetchall: the reader writes reject_errors only once the scan has been consumed.
+        check.rows = connection.execute(
+            f"select count(*), {', '.join(f'count({c})' for c in columns)} from {source}"
+        ).fetchall()[0][0]
+        check.unreadable_rows = [
+            {"row": line - 1, "line": line, "reason": f"{error_type}: {message}"}
+            for line, error_type, message in _reject_errors(connection)
+        ]
+        check.sampled = bool(sample_rows) and check.rows > sample_rows
+        sample = f"using sample reservoir({int(sample_rows)} rows) repeatable ({SAMPLE_SEED})" if check.sampled else ""
+        parsed = [
+            f"{_PARSE_SQL[column.type].format(v=_quote(column.name))} as {_quote(column.name + '__parsed')}"
+            for column in spec.columns
+            if column.type in _PARSE_SQL
+        ]
+        frame = connection.execute(
+            f"""
+            with landed as (
+                select {", ".join(columns)}, row_number() over () as _read_row
+                from {source}
+            ),
+
+            sampled as (
+                select * from landed {sample}
+            )
+
+            select
+                *,
+                row_number() over (partition by {", ".join(columns)} order by _read_row) as _copy,
+                {", ".join(parsed) if parsed else "1 as _no_typed_columns"}
+            from sampled
+            order by _read_row
+            """
+        ).df()
+    # Number rows as the build does: data rows of the file, counting the unreadable ones.
+    unreadable = numpy.array(sorted(item["row"] for item in check.unreadable_rows), dtype="int64")
+    readable_before = unreadable - numpy.arange(1, len(unreadable) + 1)
+    frame["_source_row"] = frame["_read_row"] + numpy.searchsorted(
+        readable_before, frame["_read_row"].to_numpy(), side="left"
+    )
+    check.rows_validated = len(frame)
+    return frame
+
+
+@contextlib.contextmanager
+def _connection(connection=None):
+    """The given DuckDB connection, or a new in-memory one (closed after) set up for reading landing files."""
+    if connection is not None:
+        yield connection
+        return
+    import duckdb
+
+    connection = duckdb.connect()
+    try:
+        connection.execute("set enable_progress_bar = false")
+        connection.execute("set TimeZone = 'UTC'")
+        yield connection
+    finally:
+        connection.close()
+
+
+def _reject_errors(connection) -> list[tuple]:
+    """The lines the CSV reader could not take, one per line.
+
+    DuckDB creates ``reject_errors`` only when there are some, and reports a row with missing
+    columns once per missing column; the row is one unreadable row all the same.
+    """
+    exists = connection.execute(
+        "select count(*) from duckdb_tables() where table_name = 'reject_errors' and temporary"
+    ).fetchone()[0]
+    if not exists:
+        return []
+    return connection.execute(
+        """
+        select line, min(error_type::varchar), min(error_message)
+        from reject_errors
+        group by line
+        order by line
+        """
+    ).fetchall()
+
+
+def _header_frame(header: Sequence[str]):
+    import pandas
+
+    return pandas.DataFrame({name: pandas.Series([], dtype="object") for name in dict.fromkeys(header)})
+
+
+# --------------------------------------------------------------------------------------------
+# Great Expectations
+# --------------------------------------------------------------------------------------------
+
+
+def build_suite(spec: TableSpec, plausible: tuple[int, int]):
+    """The row-level expectations of one raw table, from its column meta."""
+    import great_expectations as gx
+    from great_expectations.expectations.row_conditions import Column
+
+    expectations = gx.expectations
+    suite = gx.ExpectationSuite(name=spec.name)
+    suite.add_expectation(
+        expectations.ExpectTableColumnsToMatchSet(
+            column_set=spec.column_names, exact_match=False, meta={"check": "header has every contract column"}
+        )
+    )
+    first_copy = Column("_copy") == 1
+    for column in spec.columns:
+        if column.required:
+            words = "missing key" if column.key else "missing required value"
+            suite.add_expectation(
+                expectations.ExpectColumnValuesToNotBeNull(
+                    column=column.name, meta={"check": f"{words}: {column.name}", "column": column.name}
+                )
+            )
+        if column.type == "code":
+            suite.add_expectation(
+                expectations.ExpectColumnValuesToBeInSet(
+                    column=column.name,
+                    value_set=list(column.values),
+                    meta={"check": f"unknown {column.name}", "column": column.name},
+                )
+            )
+        if column.type in _PARSE_SQL:
+            suite.add_expectation(
+                expectations.ExpectColumnValuesToNotBeNull(
+                    column=f"{column.name}__parsed",
+                    row_condition=Column(column.name).is_not_null(),
+                    meta={
+                        "check": f"unparseable {_TYPE_WORDS[column.type]} in {column.name}",
+                        "column": column.name,
+                    },
+                )
+            )
+        if column.type == "timestamp":
+            suite.add_expectation(
+                expectations.ExpectColumnValuesToBeBetween(
+                    column=f"{column.name}__parsed",
+                    min_value=datetime.datetime(plausible[0], 1, 1),
+                    max_value=datetime.datetime(plausible[1], 12, 31, 23, 59, 59, 999999),
+                    meta={
+                        "check": f"implausible timestamp in {column.name} (outside {plausible[0]}-{plausible[1]})",
+                        "column": column.name,
+                    },
+                )
+            )
+        if column.type in _NON_NEGATIVE_TYPES:
+            suite.add_expectation(
+                expectations.ExpectColumnValuesToBeBetween(
+                    column=f"{column.name}__parsed",
+                    min_value=0,
+                    meta={"check": f"negative {column.name}", "column": column.name},
+                )
+            )
+    key_meta = {
+        "check": f"duplicate key with different values in one file: {', '.join(spec.key)}",
+        "column": spec.key[0] if spec.key else None,
+    }
+    if spec.key:  # within one file: the frame holds a table's files, each row with its _source_file
+        suite.add_expectation(
+            expectations.ExpectCompoundColumnsToBeUnique(
+                column_list=[*spec.key, "_source_file"], row_condition=first_copy, meta=key_meta
+            )
+        )
+    return suite
+
+
+def _header_suite(spec: TableSpec):
+    import great_expectations as gx
+
+    suite = gx.ExpectationSuite(name=f"{spec.name}__header")
+    suite.add_expectation(
+        gx.expectations.ExpectTableColumnsToMatchSet(
+            column_set=spec.column_names, exact_match=False, meta={"check": "header has every contract column"}
+        )
+    )
+    return suite
+
+
+def _run_expectations(
+    table_frames, header_frames, specs, report: ValidationReport, report_dir: Path, plausible, say: Progress
+) -> None:
+    """Run each table's suite on its files' rows (one frame), and the header suite on files rejected whole.
+
+    One validation per table, not per file: GX's fixed cost per validation is what grows with
+    the number of files. Failures are traced back to files and rows by ``_source_file`` and
+    ``_source_row``. The Data Docs are built at the end.
+    """
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    try:
+        import great_expectations as gx
+        import pandas
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+    except Exception as error:  # GX is a report, not a gate: dbt still checks every row.
+        report.gx_error = f"Great Expectations could not be imported: {error}"
+        say(f"warning: {report.gx_error}")
+        return
+    say(f"Great Expectations: validating {len(table_frames)} table(s), {len(header_frames)} rejected header(s)")
+    try:
+        context = gx.get_context(mode="ephemeral")
+        context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        docs_dir = report_dir / "data_docs"
+        context.add_data_docs_site(
+            site_name="landing_validation",
+            site_config={
+                "class_name": "SiteBuilder",
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+            },
+        )
+        datasource = context.data_sources.add_pandas(name="landing")
+
+        def validate(name: str, suite, frame, index_columns: list[str]):
+            asset = datasource.add_dataframe_asset(name=_safe_name(name))
+            definition = context.validation_definitions.add(
+                gx.ValidationDefinition(
+                    name=_safe_name(name), data=asset.add_batch_definition_whole_dataframe("whole"), suite=suite
+                )
+            )
+            result = definition.run(
+                batch_parameters={"dataframe": frame},
+                result_format={"result_format": "COMPLETE", "unexpected_index_column_names": index_columns},
+            )
+            report.gx_results[name] = _trimmed(result.to_json_dict())
+            return result
+
+        for table, pairs in table_frames.items():
+            frame = pandas.concat(
+                [frame.assign(_source_file=check.file_name) for check, frame in pairs], ignore_index=True
+            )
+            suite = context.suites.add(build_suite(specs[table], plausible))
+            result = validate(table, suite, frame, ["_source_file", "_source_row"])
+            failed = _failed_checks_by_file(result, frame)
+            for check, _ in pairs:
+                check.failed_checks = failed.get(check.file_name, [])
+                if check.failed_checks:
+                    check.status = "row_problems"
+        header_suites = {}
+        for check, frame in header_frames:
+            if check.table not in header_suites:
+                header_suites[check.table] = context.suites.add(_header_suite(specs[check.table]))
+            validate(f"{check.table}__{check.file_name}", header_suites[check.table], frame, [])
+        context.build_data_docs(site_names=["landing_validation"])
+        report.data_docs = str(docs_dir / "index.html")
+    except Exception as error:  # a report problem must not stop the refresh: dbt checks every row
+        report.gx_error = f"Great Expectations failed: {type(error).__name__}: {error}"
+        say(f"warning: {report.gx_error}")
+
+
+#: Rows listed per file and failed check in the report (the count is always complete).
+LISTED_ROWS = 100
+
+
+def _failed_checks_by_file(result, frame) -> dict[str, list[dict]]:
+    """The failed expectations of a table's frame, per file: what, how many rows, which, example values."""
+    raw_values = frame.set_index(["_source_file", "_source_row"])
+    by_file: dict[str, list[dict]] = {}
+    for item in result.results:
+        if item.success:
+            continue
+        config = item.expectation_config
+        meta = config.meta or {}
+        column = meta.get("column") or config.kwargs.get("column")
+        details = item.result or {}
+        exception = item.exception_info or {}
+        rows_by_file: dict[str, list[int]] = {}
+        for entry in details.get("unexpected_index_list") or []:
+            rows_by_file.setdefault(entry["_source_file"], []).append(int(entry["_source_row"]))
+        if not rows_by_file:  # a failure without rows (an error): every file of the table shares it
+            rows_by_file = {name: [] for name in frame["_source_file"].unique()}
+        for file_name, rows in rows_by_file.items():
+            rows = sorted(rows)
+            examples = []
+            if column in raw_values.columns and rows:
+                values = raw_values.loc[[(file_name, row) for row in rows[:10]], column]
+                examples = [None if value is None or value != value else str(value) for value in values]
+            by_file.setdefault(file_name, []).append(
+                {
+                    "check": meta.get("check", config.type),
+                    "expectation": config.type,
+                    "column": column,
+                    "unexpected_count": len(rows),
+                    "rows": rows[:LISTED_ROWS],
+                    "examples": examples,
+                    "error": exception.get("exception_message") if exception.get("raised_exception") else None,
+                }
+            )
+    return by_file
+
+
+def _trimmed(result: dict) -> dict:
+    """A validation result for the JSON report: the full lists of unexpected rows cut to their first 20."""
+    for item in result.get("results", []):
+        details = item.get("result") or {}
+        details.pop("unexpected_index_query", None)
+        for name in ("unexpected_list", "unexpected_index_list"):
+            if isinstance(details.get(name), list) and len(details[name]) > 20:
+                details[name] = details[name][:20]
+                details[f"{name}_trimmed"] = True
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Quarantine
+# --------------------------------------------------------------------------------------------
+
+MANIFEST = "quarantine.json"
+
+
+def default_quarantine_root(raw_dir: Path) -> Path:
+    """``<raw_dir>/../quarantine``: beside the landing folder, outside it, so dbt never reads it."""
+    return raw_dir.resolve().parent / "quarantine"
+
+
+def quarantine_file(path: Path, *, quarantine_root: Path, run_id: str, check: FileCheck) -> Path:
+    """Move a file rejected whole to ``<root>/<run-id>/<table>/<file>`` and note why in the manifest.
+
+    The manifest entry is written first, the file moved second: a run killed in between leaves
+    an entry without a file (ignored) and the file still in the landing folder, never a lost file.
+    """
+    run_dir = quarantine_root / run_id
+    target = run_dir / check.table / path.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    manifest_path = run_dir / MANIFEST
+    entries = _read_manifest(manifest_path)
+    entries.append(
+        {
+            "run_id": run_id,
+            "source_table": check.table,
+            "file_name": path.name,
+            "source_file": str(path),
+            "raw_dir": str(path.parent.parent.resolve()),
+            "quarantined_to": str(target.relative_to(quarantine_root)),
+            "reason": check.message,
+            "missing_columns": check.missing_columns,
+            "quarantined_at": _now_iso(),
+        }
+    )
+    _write_json(manifest_path, entries)
+    shutil.move(str(path), str(target))
+    return target
+
+
+def quarantined_files(quarantine_root: Path, raw_dir: Path) -> list[dict]:
+    """Files of this landing folder still in quarantine, oldest first.
+
+    A file counts while it sits in quarantine and no file of the same name has come back into
+    its table folder (a corrected file put back replaces the record). Each entry carries
+    ``quarantined_to`` as an absolute path.
+    """
+    if not quarantine_root.is_dir():
+        return []
+    raw = str(raw_dir.resolve())
+    entries = []
+    for manifest_path in sorted(quarantine_root.glob(f"*/{MANIFEST}")):
+        for entry in _read_manifest(manifest_path):
+            target = quarantine_root / entry.get("quarantined_to", "")
+            if entry.get("raw_dir") != raw or not target.is_file():
+                continue
+            if (raw_dir / entry["source_table"] / entry["file_name"]).exists():
+                continue
+            entries.append({**entry, "quarantined_to": str(target)})
+    return entries
+
+
+def _read_manifest(path: Path) -> list[dict]:
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return entries if isinstance(entries, list) else []
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _report_dict(report: ValidationReport) -> dict:
+    data = asdict(report)
+    data["quarantined"] = len(report.quarantined)
+    data["files_with_row_problems"] = len(report.files_with_row_problems)
+    return data
+
+
+def _write_json(path: Path, data) -> None:
+    """Write JSON atomically (a reader never sees half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def _now_iso() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+def _sql_string(value) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _safe_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", text)
