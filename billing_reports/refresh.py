@@ -33,7 +33,6 @@ import secrets
 import shutil
 import signal
 import sys
-import tempfile
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,6 +126,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="validate at most N rows per file with Great Expectations (a repeatable sample above it; "
         "dbt still checks every row); 0 = every row (default 200000)",
     )
+    refresh.add_argument(
+        "--no-export",
+        action="store_true",
+        help="do not export the published marts to Parquet (default: export to BILLING_EXPORT_DIR)",
+    )
     refresh.set_defaults(func=cmd_refresh)
 
     rollback = subparsers.add_parser(
@@ -158,6 +162,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         warehouse=warehouse,
         dbt_vars=args.vars,
         notify=args.notify,
+        export=not args.no_export,
         log_file=Path(args.log_file).resolve() if args.log_file else None,
         quarantine_root=Path(args.quarantine_dir).resolve() if args.quarantine_dir else None,
         report_root=Path(args.report_dir).resolve() if args.report_dir else None,
@@ -195,6 +200,7 @@ class RefreshOptions:
     warehouse: Path
     dbt_vars: dict = field(default_factory=dict)
     notify: bool = False
+    export: bool = True
     log_file: Path | None = None
     quarantine_root: Path | None = None
     report_root: Path | None = None
@@ -317,6 +323,8 @@ def _refresh_steps(options: RefreshOptions, outcome: RefreshOutcome, log: loggin
         outcome.previous = publish(building, warehouse)
         outcome.outcome = "published"
         log.info(f"published {warehouse}")
+        if options.export:
+            _export(warehouse, log)
     except RefreshFailed as error:
         outcome.outcome = "failed"
         outcome.failures = outcome.failures or [str(error)]
@@ -338,6 +346,20 @@ def _refresh_steps(options: RefreshOptions, outcome: RefreshOutcome, log: loggin
             record["dbt_failures"] = record.get("dbt_failures") or "\n".join(outcome.failures) or None
         append_run_log(warehouse, record)
         log.info(f"run recorded in {run_log_path(warehouse)}")
+
+
+def _export(warehouse: Path, log: logging.Logger) -> None:
+    """Export the published marts to Parquet (billing_reports.export); a failure leaves the publish standing."""
+    from billing_reports import export
+
+    try:
+        # BILLING_EXPORT_DIR when set; else `export/` beside the published warehouse file.
+        target = export.export_dir() if os.environ.get("BILLING_EXPORT_DIR") else warehouse.parent / "export"
+        export.export_marts(warehouse, target, progress=log.info)
+    except Exception as error:  # the warehouse is published; the export is retried by the next run
+        log.error(f"Parquet export failed (the warehouse is published): {type(error).__name__}: {error}")
+        return
+    log.info(f"Parquet export written to {target}")
 
 
 def _quarantine_root(options: RefreshOptions) -> Path:
@@ -384,17 +406,19 @@ def _build(options: RefreshOptions, building: Path, outcome: RefreshOutcome, log
     from billing_reports.dbt_runner import run_dbt
 
     log.info(f"dbt build into {building}")
-    # A target folder of its own: a refresh never races another build over target/.
-    with tempfile.TemporaryDirectory(prefix="billing-refresh-target-") as target:
-        result = run_dbt(
-            "build",
-            raw_dir=options.raw_dir,
-            warehouse=building,
-            dbt_vars=options.dbt_vars,
-            target_path=Path(target),
-            extra_args=["--no-use-colors"],
-            on_line=lambda line: log.info(f"  dbt: {line}") if line.strip() else None,
-        )
+    # A target folder of its own, beside the warehouse: a refresh never races another build over
+    # target/ (the lock serialises refreshes of one warehouse), and dbt's partial parsing can reuse
+    # the previous run's manifest instead of parsing the whole project again.
+    target = building.parent / ".dbt-target"
+    result = run_dbt(
+        "build",
+        raw_dir=options.raw_dir,
+        warehouse=building,
+        dbt_vars=options.dbt_vars,
+        target_path=target,
+        extra_args=["--no-use-colors"],
+        on_line=lambda line: log.info(f"  dbt: {line}") if line.strip() else None,
+    )
     counts: dict[str, int] = {}
     for item in result.results:
         counts[item["status"]] = counts.get(item["status"], 0) + 1
