@@ -2,6 +2,9 @@
 
 Run it with ``billing-reports serve`` (or ``streamlit run dashboards/app.py``); it reads the
 published warehouse named by ``BILLING_WAREHOUSE`` (default ``warehouse/billing.duckdb``).
+
+Nobody sees a page before signing in (``dashboards.auth``; docs/security.md): a client's manager
+then sees only their own client, the provider's operations staff every client.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ if str(PROJECT_DIR) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from dashboards import data  # noqa: E402
+from dashboards import auth, data  # noqa: E402
 
 st.set_page_config(page_title="Billing reports", page_icon=":material/receipt_long:", layout="wide")
 
@@ -43,7 +46,13 @@ PAGES = {
     ],
 }
 
-page = st.navigation(PAGES)
+# Sign-in comes before any page runs. The navigation is still declared (hidden) while signed out,
+# so that the page a visitor's URL names is the one shown once they have signed in.
+scope = auth.sign_in()
+page = st.navigation(PAGES, position="sidebar" if scope.is_signed_in else "hidden")
+if not scope.is_signed_in:
+    st.stop()
+auth.sidebar(scope)
 try:
     page.run()
 except data.WarehouseMissing as error:

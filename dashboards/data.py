@@ -17,9 +17,15 @@ Rules this module keeps (STYLE.md, "Dashboards"):
 
 Every function takes the filters as arguments, ``client_ids`` first. ``client_ids=None`` means
 every client; a list means only those clients, and an EMPTY list means none (so that a user who
-may see no client sees nothing, not everything). Tenant scoping (a client user sees only their
-client) belongs here: intersect ``client_ids`` with the user's clients in ``_scoped`` and every
-query follows.
+may see no client sees nothing, not everything).
+
+Tenant scoping happens here, not in the pages (docs/security.md). Every query's ``where`` is
+built by ``_Where.for_clients`` (and ``for_branches`` on the marts with a branch), which takes
+the signed-in user's scope from ``current_scope()`` (``dashboards.auth``: a signed session
+re-validated against the users file on every call) and binds it as parameters: a client user
+gets ``client_id = ?`` with their own client, whatever the page asked for; the page's filter is
+intersected with it, so asking for another client's id returns nothing. Nobody signed in reads
+nothing. The scope is part of every query's parameters, hence of its cache key.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ import pandas as pd
 import streamlit as st
 
 from billing_reports import settings
+from dashboards import auth
 
 DEFAULT_CACHE_SECONDS = 60
 DEFAULT_STALE_AFTER_HOURS = 26.0
@@ -120,11 +127,14 @@ def _frame(sql: str, params: Iterable[Any] = ()) -> pd.DataFrame:
     return _cached_frame(warehouse.path, warehouse.fingerprint, sql, tuple(params))
 
 
+def current_scope() -> auth.Scope:
+    """The signed-in user's scope (``dashboards.auth.current_scope``), checked on every call."""
+    return auth.current_scope()
+
+
 def _scoped(client_ids: Iterable[str] | None) -> tuple[str, ...] | None:
-    """The clients a query may read: None = all. (Tenant scoping would intersect here.)"""
-    if client_ids is None:
-        return None
-    return tuple(str(client_id) for client_id in client_ids)
+    """The clients a query may read: ``client_ids`` (None = all) limited to the user's scope."""
+    return current_scope().clients(client_ids)
 
 
 class _Where:
@@ -133,6 +143,24 @@ class _Where:
     def __init__(self) -> None:
         self.clauses: list[str] = []
         self.params: list[Any] = []
+
+    def for_clients(self, client_ids: Iterable[str] | None, column: str = "client_id") -> _Where:
+        """The page's client filter, limited to the signed-in user's scope (bound parameters).
+
+        A client user: ``client_id = ?`` (their client) and the filter intersected with it. Ops:
+        the filter as asked. Nobody signed in: no rows.
+        """
+        scope = current_scope()
+        if scope.role == "client" and scope.client_id:
+            self.clauses.append(f"{column} = ?")
+            self.params.append(scope.client_id)
+        elif not scope.is_ops:
+            self.clauses.append("false")
+        return self.one_of(column, scope.clients(client_ids))
+
+    def for_branches(self, branch_codes: Iterable[str] | None, column: str = "branch_code") -> _Where:
+        """The page's branch filter, limited to the user's branches (marts with a branch column)."""
+        return self.one_of(column, current_scope().branch_codes(branch_codes))
 
     def one_of(self, column: str, values: Iterable[Any] | None) -> _Where:
         """``column`` is one of ``values``; None = no condition, an empty list = no rows."""
@@ -239,7 +267,7 @@ REPORT_DATES: dict[str, tuple[str, str]] = {
 
 def client_ids(client_ids: Iterable[str] | None = None) -> list[str]:
     """Every client that appears in the reports (the choices of the client filter)."""
-    where = _Where().one_of("client_id", _scoped(client_ids))
+    where = _Where().for_clients(client_ids)
     frame = _frame(
         f"""
         select distinct client_id
@@ -265,7 +293,7 @@ def date_bounds(report: str, client_ids: Iterable[str] | None = None) -> tuple[d
     if report not in REPORT_DATES:
         raise ValueError(f"unknown report {report!r}; expected one of {sorted(REPORT_DATES)}")
     model, column = REPORT_DATES[report]
-    where = _Where().one_of("client_id", _scoped(client_ids))
+    where = _Where().for_clients(client_ids)
     frame = _frame(f"select min({column}) as first, max({column}) as last from {model} {where.sql}", where.params)
     first, last = frame.iloc[0]["first"], frame.iloc[0]["last"]
     if pd.isna(first) or pd.isna(last):
@@ -282,7 +310,7 @@ def default_date_range(report: str, client_ids: Iterable[str] | None = None, day
 
 def branches(client_ids: Iterable[str] | None = None) -> pd.DataFrame:
     """Branches that have activity or fees: client_id, branch_code, branch_name."""
-    where = _Where().one_of("client_id", _scoped(client_ids))
+    where = _Where().for_clients(client_ids).for_branches(None)
     return _frame(
         f"""
         select client_id, branch_code, max(branch_name) as branch_name
@@ -301,7 +329,7 @@ def branches(client_ids: Iterable[str] | None = None) -> pd.DataFrame:
 
 def delivery_methods(client_ids: Iterable[str] | None = None) -> list[str]:
     """Delivery methods (R1) that occur in the documents."""
-    where = _Where().one_of("client_id", _scoped(client_ids))
+    where = _Where().for_clients(client_ids)
     frame = _frame(
         f"select distinct delivery_method from marts.rpt_job_delivery_counts {where.sql} order by 1",
         where.params,
@@ -326,7 +354,7 @@ def jobs(
     ``delivery_methods`` keeps jobs with at least one document of those methods; ``search``
     matches part of the job id or name, case-insensitively.
     """
-    where = _Where().one_of("client_id", _scoped(client_ids)).between("cast(created_at as date)", start, end)
+    where = _Where().for_clients(client_ids).between("cast(created_at as date)", start, end)
     if delivery_methods is not None:
         where.condition(
             "job_id in (select job_id from marts.rpt_job_delivery_counts"
@@ -364,7 +392,7 @@ def jobs(
 
 def job_steps(job_ids: Iterable[str], client_ids: Iterable[str] | None = None) -> pd.DataFrame:
     """The 10 tracker steps of each job (R6): state, entry time and the date of steps 7 and 9."""
-    where = _Where().one_of("job_id", job_ids).one_of("client_id", _scoped(client_ids))
+    where = _Where().one_of("job_id", job_ids).for_clients(client_ids)
     return _frame(
         f"""
         select client_id, job_id, step_order, status_code, status_label, step_state, entered_at, status_date
@@ -378,7 +406,7 @@ def job_steps(job_ids: Iterable[str], client_ids: Iterable[str] | None = None) -
 
 def job_delivery_counts(job_ids: Iterable[str], client_ids: Iterable[str] | None = None) -> pd.DataFrame:
     """Item counts per delivery method (R1, R6) of each job."""
-    where = _Where().one_of("job_id", job_ids).one_of("client_id", _scoped(client_ids))
+    where = _Where().one_of("job_id", job_ids).for_clients(client_ids)
     return _frame(
         f"""
         select client_id, job_id, delivery_method, document_count, pulled_document_count
@@ -394,7 +422,7 @@ def job_documents(
     job_ids: Iterable[str], client_ids: Iterable[str] | None = None, pulled_only: bool = False
 ) -> pd.DataFrame:
     """The documents of some jobs; ``pulled_only`` keeps those pulled at approval (pull class T)."""
-    where = _Where().one_of("job_id", job_ids).one_of("client_id", _scoped(client_ids))
+    where = _Where().one_of("job_id", job_ids).for_clients(client_ids).for_branches(None)
     if pulled_only:
         where.condition("is_pulled")
     return _frame(
@@ -425,33 +453,63 @@ def job_documents(
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False, max_entries=64)
 def _cached_job_activity(
-    path: str, fingerprint: tuple[int, int, int], job_id: str, client_ids: tuple[str, ...] | None
+    path: str,
+    fingerprint: tuple[int, int, int],
+    job_id: str,
+    client_ids: tuple[str, ...] | None,
+    branch_codes: tuple[str, ...] | None = None,
 ) -> dict:
     from billing_reports.activity_report import load_job_activity
 
-    return load_job_activity(path, job_id, client_ids=client_ids)
+    report = load_job_activity(path, job_id, client_ids=client_ids)
+    if branch_codes is not None:
+        # A user limited to some branches sees only those branches' documents (fct_documents has
+        # a branch); the job's totals are job-level, like the Job tracking page's.
+        allowed = _execute(
+            path,
+            "select document_id from marts.fct_documents where job_id = ? and list_contains(?::varchar[], branch_code)",
+            [str(job_id), list(branch_codes)],
+        )
+        keep = set(allowed["document_id"])
+        report = {
+            **report,
+            "pulled_documents": [row for row in report["pulled_documents"] if row["document_id"] in keep],
+        }
+    return report
+
+
+def _job_activity_scope(client_ids: Iterable[str] | None) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
+    scope = current_scope()
+    return scope.clients(client_ids), scope.branch_codes(None)
 
 
 def job_activity(job_id: str, client_ids: Iterable[str] | None = None) -> dict:
-    """The Job Activity Report's data for one job (``billing_reports.activity_report``)."""
+    """The Job Activity Report's data for one job (``billing_reports.activity_report``), within the
+    user's scope: a job of another client is not found (``JobNotFound``)."""
     warehouse = warehouse_file()
-    return _cached_job_activity(warehouse.path, warehouse.fingerprint, str(job_id), _scoped(client_ids))
+    clients, branch_codes = _job_activity_scope(client_ids)
+    return _cached_job_activity(warehouse.path, warehouse.fingerprint, str(job_id), clients, branch_codes)
 
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False, max_entries=64)
 def _cached_job_activity_files(
-    path: str, fingerprint: tuple[int, int, int], job_id: str, client_ids: tuple[str, ...] | None
+    path: str,
+    fingerprint: tuple[int, int, int],
+    job_id: str,
+    client_ids: tuple[str, ...] | None,
+    branch_codes: tuple[str, ...] | None = None,
 ) -> tuple[str, bytes]:
     from billing_reports.activity_report import render_html, render_pdf
 
-    report = _cached_job_activity(path, fingerprint, job_id, client_ids)
+    report = _cached_job_activity(path, fingerprint, job_id, client_ids, branch_codes)
     return render_html(report), render_pdf(report)
 
 
 def job_activity_files(job_id: str, client_ids: Iterable[str] | None = None) -> tuple[str, bytes]:
-    """The Job Activity Report of one job as (HTML text, PDF bytes)."""
+    """The Job Activity Report of one job as (HTML text, PDF bytes), within the user's scope."""
     warehouse = warehouse_file()
-    return _cached_job_activity_files(warehouse.path, warehouse.fingerprint, str(job_id), _scoped(client_ids))
+    clients, branch_codes = _job_activity_scope(client_ids)
+    return _cached_job_activity_files(warehouse.path, warehouse.fingerprint, str(job_id), clients, branch_codes)
 
 
 # --------------------------------------------------------------------------------------------
@@ -463,7 +521,7 @@ def approval_jobs(
     client_ids: Iterable[str] | None = None, approval_stages: Iterable[str] | None = None
 ) -> pd.DataFrame:
     """Jobs awaiting ops or customer approval, longest waiting first."""
-    where = _Where().one_of("client_id", _scoped(client_ids)).one_of("approval_stage", approval_stages)
+    where = _Where().for_clients(client_ids).one_of("approval_stage", approval_stages)
     return _frame(
         f"""
         select
@@ -494,7 +552,7 @@ def customer_routing(
     client_ids: Iterable[str] | None = None, delivery_channels: Iterable[str] | None = None
 ) -> pd.DataFrame:
     """Customers per client and delivery channel at the build's ``as_of``."""
-    where = _Where().one_of("client_id", _scoped(client_ids)).one_of("delivery_channel", delivery_channels)
+    where = _Where().for_clients(client_ids).one_of("delivery_channel", delivery_channels)
     return _frame(
         f"""
         select client_id, delivery_channel, customer_count, as_of
@@ -508,7 +566,7 @@ def customer_routing(
 
 def routing_channels(client_ids: Iterable[str] | None = None) -> list[str]:
     """Delivery channels that have routed customers (the choices of the channel filter)."""
-    where = _Where().one_of("client_id", _scoped(client_ids))
+    where = _Where().for_clients(client_ids)
     frame = _frame(
         f"select distinct delivery_channel from marts.rpt_customer_routing {where.sql} order by 1", where.params
     )
@@ -517,7 +575,7 @@ def routing_channels(client_ids: Iterable[str] | None = None) -> list[str]:
 
 def routing_as_of(client_ids: Iterable[str] | None = None) -> datetime | None:
     """The ``as_of`` time the customer-routing report was computed for (UTC), or None."""
-    where = _Where().one_of("client_id", _scoped(client_ids))
+    where = _Where().for_clients(client_ids)
     frame = _frame(f"select max(as_of) as as_of from marts.rpt_customer_routing {where.sql}", where.params)
     return _as_utc(frame.iloc[0]["as_of"])
 
@@ -536,7 +594,7 @@ def billing_statistics(
     """Bills and jobs per client, local completion date and delivery method (range inclusive)."""
     where = (
         _Where()
-        .one_of("client_id", _scoped(client_ids))
+        .for_clients(client_ids)
         .between("job_complete_date", start, end)
         .one_of("delivery_method", delivery_methods)
     )
@@ -561,9 +619,9 @@ def branch_activity(
     """Documents of completed jobs per branch, local completion date and delivery method."""
     where = (
         _Where()
-        .one_of("client_id", _scoped(client_ids))
+        .for_clients(client_ids)
         .between("activity_date", start, end)
-        .one_of("branch_code", branch_codes)
+        .for_branches(branch_codes)
         .one_of("delivery_method", delivery_methods)
     )
     return _frame(
@@ -598,12 +656,7 @@ def branch_billing(
     The model's ``fee_amount_usd`` used the rate of the build; the page converts with the rate
     the user types instead, so it is not read here.
     """
-    where = (
-        _Where()
-        .one_of("client_id", _scoped(client_ids))
-        .between("fee_date", start, end)
-        .one_of("branch_code", branch_codes)
-    )
+    where = _Where().for_clients(client_ids).between("fee_date", start, end).for_branches(branch_codes)
     return _frame(
         f"""
         select
@@ -631,12 +684,7 @@ def billing_activity_details(
     batch_types: Iterable[str] | None = None,
 ) -> pd.DataFrame:
     """One row per batch, by local date mailed (R10)."""
-    where = (
-        _Where()
-        .one_of("client_id", _scoped(client_ids))
-        .between("date_mailed", start, end)
-        .one_of("batch_type", batch_types)
-    )
+    where = _Where().for_clients(client_ids).between("date_mailed", start, end).one_of("batch_type", batch_types)
     return _frame(
         f"""
         select
@@ -678,7 +726,7 @@ def file_pickup(
     """Uploaded files (by UTC upload date) with their expected pickup time and state."""
     where = (
         _Where()
-        .one_of("client_id", _scoped(client_ids))
+        .for_clients(client_ids)
         .between("cast(uploaded_at as date)", start, end)
         .one_of("pickup_state", pickup_states)
     )
@@ -711,7 +759,7 @@ def rule_change_audit(
     is_authorized: bool | None = None,
 ) -> pd.DataFrame:
     """Processing-rule change requests (by UTC request date) and whether each was authorized."""
-    where = _Where().one_of("client_id", _scoped(client_ids)).between("cast(requested_at as date)", start, end)
+    where = _Where().for_clients(client_ids).between("cast(requested_at as date)", start, end)
     if is_authorized is not None:
         where.condition("is_authorized = ?", bool(is_authorized))
     return _frame(

@@ -16,6 +16,7 @@ if billing-reports --help | grep -q ' refresh '; then
 else
     billing-reports build
 fi
-if billing-reports --help | grep -q ' serve '; then
-    exec billing-reports serve --port "${PORT:-8501}"
-fi
+# Sign-in is off for the local demo only (the dashboard listens on 127.0.0.1); see docs/security.md
+# to add users (`billing-reports users add NAME --role ops`) and run with sign-in.
+export BILLING_AUTH="${BILLING_AUTH:-off}"
+exec billing-reports serve --port "${PORT:-8501}"

@@ -439,8 +439,83 @@ def build_warehouse(
 
 
 # ----------------------------------------------------------------------------------------------
+# The users of the dashboard's sign-in (docs/security.md), with known passwords
+# ----------------------------------------------------------------------------------------------
+
+# username: (role, client_id, branches, password)
+USERS = {
+    "olivia": ("ops", None, None, "ops-secret-1"),
+    "ann@acme.example": ("client", "ACME", None, "acme-secret-2"),
+    "marie@maple.example": ("client", "MAPLE", None, "maple-secret-3"),
+    "ned@acme.example": ("client", "ACME", ("NE",), "northeast-secret-4"),
+}
+PASSWORDS = {name: user[3] for name, user in USERS.items()}
+OPS_USER = "olivia"
+
+
+def write_users_file(path: Path, users: dict = USERS) -> Path:
+    """A users file for ``users``, written by billing_reports.users. The hashes are argon2id with
+    small costs (verification reads the costs from the hash), so that signing in stays quick."""
+    from argon2 import PasswordHasher
+
+    from billing_reports.users import User, save_users
+
+    hasher = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)
+    save_users(
+        path,
+        {
+            name: User(name, role, hasher.hash(password), client_id, branches)
+            for name, (role, client_id, branches, password) in users.items()
+        },
+    )
+    return path
+
+
+def sign_in(app, username: str, password: str | None = None):
+    """Fill the sign-in form of an AppTest and submit it."""
+    app.text_input(key="auth_username").input(username)
+    app.text_input(key="auth_password").input(PASSWORDS.get(username, "") if password is None else password)
+    app.button(key="auth_submit").click()
+    return app.run()
+
+
+def signed_out(app) -> bool:
+    """Whether the app shows the sign-in form."""
+    return any(widget.key == "auth_username" for widget in app.text_input)
+
+
+# ----------------------------------------------------------------------------------------------
 # Fixtures
 # ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def users_file(tmp_path_factory) -> Path:
+    """The users file of USERS (one ops user, three client users)."""
+    return write_users_file(tmp_path_factory.mktemp("users") / "users.toml")
+
+
+@pytest.fixture(autouse=True)
+def dashboard_users(monkeypatch, users_file) -> Path:
+    """Every dashboard test signs in against USERS: sign-in on, the default session length, and no
+    failed sign-ins remembered from another test."""
+    from dashboards import auth
+
+    monkeypatch.setenv("BILLING_USERS_FILE", str(users_file))
+    monkeypatch.delenv("BILLING_AUTH", raising=False)
+    monkeypatch.delenv("BILLING_SESSION_MINUTES", raising=False)
+    auth.reset_throttle()
+    yield users_file
+    auth.reset_throttle()
+
+
+@pytest.fixture
+def service_scope():
+    """Call dashboards.data directly (outside a Streamlit session) with every client in scope."""
+    from dashboards import auth
+
+    with auth.service_scope("tests"):
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -478,13 +553,20 @@ def use_warehouse(monkeypatch) -> Iterator:
 
 @pytest.fixture
 def open_page(use_warehouse, dashboard_warehouse):
-    """Run the app on one page (AppTest) against a warehouse (default: the fresh hand-made one)."""
+    """Run the app on one page (AppTest) against a warehouse (default: the fresh hand-made one),
+    signed in as ``user`` (default: the ops user)."""
     from streamlit.testing.v1 import AppTest
 
-    def open_(page: str, warehouse: Path | None = None, timeout: float = 60) -> AppTest:
+    def open_(page: str, warehouse: Path | None = None, timeout: float = 60, user: str | None = OPS_USER) -> AppTest:
+        """``user`` signs in first (default: the ops user, who sees every client); None: nobody."""
         use_warehouse(warehouse or dashboard_warehouse)
         app = AppTest.from_file(str(APP), default_timeout=timeout)
         app.run()
+        if user is None:
+            return app
+        sign_in(app, user)
+        assert not app.exception, [item.value for item in app.exception]
+        assert not signed_out(app), f"{user} could not sign in: {[item.value for item in app.error]}"
         if page != "job_tracking":
             app.switch_page(f"app_pages/{page}.py")
             app.run()

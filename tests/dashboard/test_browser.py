@@ -1,6 +1,7 @@
 """The dashboard in a real browser: `billing-reports serve` on the hand-made warehouse, driven by
-Debian's Chromium through Playwright. Every page is opened, a known figure checked, a filter
-used, and a screenshot saved to tests/artifacts/screenshots/<page>.png.
+Debian's Chromium through Playwright. Every page is opened (after signing in as the ops user of
+conftest's users file), a known figure checked, a filter used, and a screenshot saved to
+tests/artifacts/screenshots/<page>.png. A client user signs in and sees only their client.
 
 Skipped only when /usr/bin/chromium is missing and CI is not set; in CI it must run.
 """
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.dashboard.conftest import PROJECT_DIR
+from tests.dashboard.conftest import OPS_USER, PASSWORDS, PROJECT_DIR
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -57,11 +58,14 @@ def _serve_command(port: int, warehouse: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def server(dashboard_warehouse, tmp_path_factory):
-    """`billing-reports serve` on a free port; stopped (SIGTERM, passed on to Streamlit) at the end."""
+def server(dashboard_warehouse, users_file, tmp_path_factory):
+    """`billing-reports serve` on a free port, sign-in on with conftest's users; stopped (SIGTERM,
+    passed on to Streamlit) at the end."""
     port = _free_port()
     log = tmp_path_factory.mktemp("serve") / "serve.log"
-    environment = {**os.environ, "BILLING_STALE_AFTER_HOURS": "26"}
+    environment = {**os.environ, "BILLING_STALE_AFTER_HOURS": "26", "BILLING_USERS_FILE": str(users_file)}
+    environment.pop("BILLING_AUTH", None)
+    environment.pop("BILLING_SESSION_MINUTES", None)
     with log.open("w") as output:
         process = subprocess.Popen(
             _serve_command(port, dashboard_warehouse),
@@ -113,8 +117,18 @@ def page(browser):
     context.close()
 
 
-def open_report(page, server: str, path: str, title: str) -> None:
+def sign_in(page, username: str = OPS_USER, password: str | None = None) -> None:
+    """Fill the sign-in form and submit it."""
+    page.get_by_role("textbox", name="Username").fill(username)
+    page.get_by_label("Password", exact=True).fill(PASSWORDS[username] if password is None else password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def open_report(page, server: str, path: str, title: str, user: str = OPS_USER) -> None:
+    """Open a page's URL: the sign-in form comes first, then the page the URL names."""
     page.goto(f"{server}/{path}")
+    page.get_by_role("button", name="Sign in").wait_for()
+    sign_in(page, user)
     page.get_by_role("heading", name=title).wait_for()
     page.locator('[data-testid="stMetric"], [data-testid="stAlert"]').first.wait_for()
 
@@ -260,3 +274,25 @@ def test_rule_change_audit(page, server):
     page.get_by_role("radio", name="Not authorized", exact=True).click()
     expect_text(metric(page, "Change requests"), "1")
     screenshot(page, "rule_change_audit")
+
+
+def test_sign_in_refuses_a_wrong_password_and_a_client_sees_only_their_own_client(page, server):
+    from playwright.sync_api import expect
+
+    page.goto(f"{server}/billing_statistics")
+    page.get_by_role("button", name="Sign in").wait_for()
+    expect(page.locator('[data-testid="stMetric"]')).to_have_count(0)
+    sign_in(page, "marie@maple.example", "not her password")
+    expect(page.get_by_text("Wrong username or password.")).to_be_visible()
+    screenshot(page, "sign_in")
+    sign_in(page, "marie@maple.example")
+    page.get_by_role("heading", name="Billing statistics").wait_for()
+    expect_text(metric(page, "Bills"), "2")  # MAPLE's 2 bills, not the 9 of every client
+    expect(page.get_by_text("Signed in as")).to_contain_text("marie@maple.example")
+    page.get_by_role("combobox", name="Client", exact=True).click()
+    expect(page.get_by_role("option")).to_have_text(["MAPLE"])
+    page.keyboard.press("Escape")
+    screenshot(page, "client_user_billing_statistics")
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign in").wait_for()
+    expect(page.locator('[data-testid="stMetric"]')).to_have_count(0)

@@ -53,7 +53,7 @@ LOOKS_LIKE_SQL = re.compile(r"\bselect\b.*\bfrom\b|\b(from|join)\s+(marts|ops|ma
 
 @pytest.mark.parametrize(
     "path",
-    sorted([*DASHBOARDS.glob("app_pages/*.py"), DASHBOARDS / "app.py", DASHBOARDS / "ui.py"]),
+    sorted([*DASHBOARDS.glob("app_pages/*.py"), DASHBOARDS / "app.py", DASHBOARDS / "ui.py", DASHBOARDS / "auth.py"]),
     ids=lambda path: str(path.relative_to(DASHBOARDS)),
 )
 def test_pages_hold_no_sql(path):
@@ -99,7 +99,7 @@ def test_data_access_never_formats_values_into_sql():
 
 
 @pytest.fixture
-def data_module(use_warehouse, dashboard_warehouse):
+def data_module(use_warehouse, dashboard_warehouse, service_scope):
     from dashboards import data
 
     use_warehouse(dashboard_warehouse)
@@ -130,7 +130,7 @@ def test_every_query_function_takes_client_ids():
         for name, function in inspect.getmembers(data, inspect.isfunction)
         if function.__module__ == data.__name__ and not name.startswith("_")
     ]
-    takes_no_clients = {"stale_after_hours", "warehouse_file", "last_refresh"}
+    takes_no_clients = {"stale_after_hours", "warehouse_file", "last_refresh", "current_scope"}
     for function in public:
         if function.__name__ not in takes_no_clients:
             assert "client_ids" in inspect.signature(function).parameters, function.__name__
@@ -145,7 +145,7 @@ def test_queries_leave_no_connection_open(data_module, dashboard_warehouse):
     connection.close()
 
 
-def test_a_new_publish_shows_without_waiting_for_the_cache(use_warehouse, dashboard_warehouse, tmp_path):
+def test_a_new_publish_shows_without_waiting_for_the_cache(use_warehouse, dashboard_warehouse, tmp_path, service_scope):
     from dashboards import data
 
     published = use_warehouse(tmp_path / "billing.duckdb")

@@ -1,0 +1,45 @@
+"""The benchmark works end to end at a small size (CI runs it only small; real figures are in BENCHMARKS.md)."""
+
+import json
+import subprocess
+import sys
+
+
+def test_bench_writes_report_and_json_at_small_size(tmp_path):
+    report = tmp_path / "BENCHMARKS.md"
+    results = tmp_path / "bench.json"
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "billing_reports.cli",
+            "bench",
+            "--documents",
+            "20000",
+            "--runs",
+            "1",
+            "--query-runs",
+            "2",
+            "--out",
+            str(tmp_path / "bench"),
+            "--report",
+            str(report),
+            "--json",
+            str(results),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    data = json.loads(results.read_text())
+    size = data["sizes"][0]
+    assert size["documents"] == 20000
+    assert size["full_refresh_ok"] is True
+    assert size["scan_floor_seconds"] > 0 and size["full_refresh_seconds"] > size["scan_floor_seconds"]
+    assert size["peak_rss_mib"] > 0
+    assert {"validate (GX + header checks)", "landing (on-run-start)", "models and tests"} <= set(size["stages"])
+    pages = size["dashboard_queries"]
+    assert "Billing statistics" in pages and all("error" not in timing for timing in pages.values()), pages
+    text = report.read_text()
+    assert "| 20,000 |" in text and "Dashboard queries" in text
