@@ -11,11 +11,9 @@ export BILLING_WAREHOUSE="${BILLING_WAREHOUSE:-warehouse/billing.duckdb}"
 if [ ! -d "$BILLING_RAW_DIR/documents" ]; then
     billing-reports generate --out "$BILLING_RAW_DIR" --documents "${DOCUMENTS:-50000}" --seed "${SEED:-42}"
 fi
-if billing-reports --help | grep -q ' refresh '; then
-    billing-reports refresh
-else
-    billing-reports build
-fi
+# Validate, build into a new file, publish atomically, export Parquet. The demo data ends on
+# 2026-10-30, so "now" for as-of reports (routing, file pickup) is the end of the demo period.
+billing-reports refresh --vars "{\"as_of\": \"${AS_OF:-2026-10-31T00:00:00Z}\"}"
 # Sign-in is off for the local demo only (the dashboard listens on 127.0.0.1); see docs/security.md
 # to add users (`billing-reports users add NAME --role ops`) and run with sign-in.
 export BILLING_AUTH="${BILLING_AUTH:-off}"
