@@ -21,6 +21,8 @@
     {%- set key = node.meta.key -%}
     {%- set min_year = var('min_plausible_year') -%}
     {%- set max_year = var('max_plausible_year') -%}
+    {%- set raw_names = [] -%}
+    {%- for column in columns -%}{%- do raw_names.append('_raw_' ~ column.name) -%}{%- endfor -%}
 
 with landed as (
 
@@ -34,7 +36,6 @@ parsed as (
         _source_file,
         _file_order,
         _source_row,
-        {{ billing_row_fingerprint(columns | map(attribute='name') | list) }} as _fingerprint,
         {%- for column in columns %}
         {{ billing_parse_column(column.name, column.meta.type) }} as {{ column.name }},
         nullif({{ column.name }}, '') as _raw_{{ column.name }},
@@ -76,22 +77,65 @@ checked as (
                 then 'unknown time zone in {{ column.name }}: ''' || {{ column.name }} || ''''
             {%- endfor %}
         end as _row_reason,
+        {{ billing_row_fingerprint(key) }} as _group_key
+
+    from parsed
+
+),
+
+-- Most keys land once. Only keys that land more than once (re-sent versions, duplicates,
+-- conflicts) need the windows below, so those run over a small subset, not the whole table.
+repeated_keys as (
+
+    select _group_key
+    from checked
+    group by _group_key
+    having count(*) > 1
+
+),
+
+repeated_fingerprints as (
+
+    select
+        checked.*,
+        {{ billing_row_fingerprint(raw_names) }} as _fingerprint
+    from checked
+    inner join repeated_keys
+        on checked._group_key = repeated_keys._group_key
+
+),
+
+repeated_rows as (
+
+    select
+        *,
         row_number() over (
             partition by _source_file, _fingerprint order by _source_row
         ) > 1 as _is_exact_duplicate
-
-    from parsed
+    from repeated_fingerprints
 
 ),
 
 distinct_rows as (
 
     select
-        *,
-        count(*) over (
-            partition by _source_file, {{ key | join(', ') }}
-        ) > 1 as _has_conflicting_key
+        checked.*,
+        cast(null as varchar) as _fingerprint,
+        false as _is_exact_duplicate,
+        false as _has_conflicting_key,
+        false as _is_repeated
     from checked
+    left join repeated_keys
+        on checked._group_key = repeated_keys._group_key
+    where repeated_keys._group_key is null
+
+    union all
+
+    select
+        *,
+        count(*) over (partition by _source_file, _group_key) > 1 as _has_conflicting_key,
+        true as _is_repeated
+    from repeated_rows
     where not _is_exact_duplicate
 
 ),
@@ -135,15 +179,24 @@ versions as (
 
     select
         *,
+        case when _reject_reason is not null then 'rejected' else 'current' end as _row_status
+    from judged
+    where not _is_repeated
+
+    union all
+
+    select
+        *,
         case
             when _reject_reason is not null then 'rejected'
             when row_number() over (
-                partition by {{ key | join(', ') }}, _reject_reason is null
+                partition by _group_key, _reject_reason is null
                 order by _file_order desc, _source_row desc
             ) = 1 then 'current'
             else 'superseded'
         end as _row_status
     from judged
+    where _is_repeated
 
 ),
 
@@ -173,7 +226,7 @@ final as (
         'duplicate' as _row_status,
         'exact duplicate of an earlier row of the same file, collapsed' as _reject_reason,
         _fingerprint
-    from checked
+    from repeated_rows
     where _is_exact_duplicate
 
 )
