@@ -82,9 +82,19 @@ def add_dbt_vars_option(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from billing_reports.generate import generate
+    from billing_reports.generate import extend_one_day, generate
 
     out = Path(args.out)
+    if args.extend_days:
+        if not (out / "jobs").is_dir() or not any((out / "jobs").glob("*.csv*")):
+            raise UserError(f"{out} holds no generated landing folder to extend (no {out / 'jobs'}/*.csv)")
+        for _ in range(args.extend_days):
+            try:
+                summary = extend_one_day(out, seed=args.seed, progress=progress)
+            except (FileNotFoundError, ValueError) as error:
+                raise UserError(str(error)) from error
+            progress(f"extended {out} by {summary['day']}: {summary['rows']}")
+        return EXIT_OK
     if out.exists() and any(out.iterdir()) and not args.force:
         raise UserError(f"{out} is not empty; pass --force to write over it")
     summary = generate(
@@ -92,7 +102,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         documents=args.documents,
         clients=args.clients,
         days=args.days,
-        seed=args.seed,
+        seed=42 if args.seed is None else args.seed,
         progress=progress,
     )
     progress(f"wrote {out}: {summary}")
@@ -140,8 +150,21 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--documents", type=_positive_int, default=20_000, help="documents in all (default 20000)")
     generate.add_argument("--clients", type=_positive_int, default=6, help="clients (billers) (default 6)")
     generate.add_argument("--days", type=_positive_int, default=30, help="days of activity (default 30)")
-    generate.add_argument("--seed", type=int, default=42, help="random seed; same seed, same files (default 42)")
+    generate.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="random seed; same seed, same files (default 42; with --extend-days: derived from the folder)",
+    )
     generate.add_argument("--force", action="store_true", help="write into a folder that is not empty")
+    generate.add_argument(
+        "--extend-days",
+        type=_positive_int,
+        default=0,
+        metavar="N",
+        help="append N more extract days to the generated folder --out (no --force needed); "
+        "--documents/--clients/--days are then ignored",
+    )
     generate.set_defaults(func=cmd_generate)
 
     build = subparsers.add_parser(

@@ -18,6 +18,11 @@ after the day it first appeared is re-sent, updated, in the later day's file (up
 
 Ids are a letter prefix plus a zero-padded number (``CL001``, ``J000123``, ``D000000042`` ...), so they
 sort lexicographically in creation order. See ``ID_FORMATS``.
+
+``extend_one_day(out_dir)`` appends the next extract day to such a folder (``billing-reports generate --out DIR
+--extend-days N`` calls it N times): it reads the folder's state with DuckDB and writes one more
+``<table>/<day>.csv`` per table with the day's new uploads, jobs, documents, ... (ids continuing after the
+folder's) and the re-sent versions of the open records that progress that day.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from pathlib import Path
 
 import duckdb
 
-__all__ = ["generate", "TABLE_COLUMNS", "CHANNELS", "STATUS_CODES", "ID_FORMATS"]
+__all__ = ["generate", "extend_one_day", "TABLE_COLUMNS", "TABLE_KEYS", "CHANNELS", "STATUS_CODES", "ID_FORMATS"]
 
 # --------------------------------------------------------------------------------------------------
 # Contract
@@ -744,6 +749,36 @@ def _build_config(n: int, days: int, seed: int, start: datetime, n_docs: int) ->
     }
 
 
+def _macro_sql(years) -> list[str]:
+    """Time-zone and formatting macros shared by the generator and the one-day extension.
+
+    DST is never active around New Year, so the years of the period are enough. Macros are textual:
+    keep the number of references to an argument small, and never nest the time-zone macros on
+    unmaterialized expressions (the expression tree would grow exponentially).
+    """
+    cases = " OR ".join(f"(lts >= {_sql_ts(a)} AND lts < {_sql_ts(b)})" for y in years for a, b in [_dst_bounds(y)])
+    ch = _sql_list(CHANNELS)
+    return [
+        "CREATE MACRO secs(x) AS to_seconds(CAST(x AS BIGINT))",
+        "CREATE MACRO mins(x) AS to_minutes(CAST(x AS BIGINT))",
+        f"CREATE MACRO is_dst(lts) AS ({cases})",
+        "CREATE MACRO to_local(ts, std) AS ts + mins(std + CASE WHEN is_dst(ts + mins(std)) THEN 60 ELSE 0 END)",
+        "CREATE MACRO to_utc(lts, std) AS lts - mins(std + CASE WHEN is_dst(lts) THEN 60 ELSE 0 END)",
+        "CREATE MACRO local_date(ts, std) AS CAST(to_local(ts, std) AS DATE)",
+        "CREATE MACRO biz_start(lts) AS CASE WHEN hour(lts) < 8 THEN date_trunc('day', lts) + INTERVAL 8 HOUR"
+        " WHEN hour(lts) >= 18 THEN date_trunc('day', lts) + INTERVAL 32 HOUR ELSE lts END",
+        "CREATE MACRO skip_wkend(lts) AS CASE dayofweek(lts) WHEN 6 THEN date_trunc('day', lts) + INTERVAL 56 HOUR"
+        " WHEN 0 THEN date_trunc('day', lts) + INTERVAL 32 HOUR ELSE lts END",
+        "CREATE MACRO biz_after(ts, std, delay) AS to_utc(skip_wkend(biz_start(to_local(ts, std))) + secs(delay), std)",
+        "CREATE MACRO fts(ts) AS strftime(ts, '%Y-%m-%dT%H:%M:%SZ')",
+        "CREATE MACRO chan_pick(x) AS CASE WHEN x < 0.45 THEN 0 WHEN x < 0.75 THEN 1 WHEN x < 0.81 THEN 2"
+        " WHEN x < 0.86 THEN 3 WHEN x < 0.90 THEN 4 WHEN x < 0.92 THEN 5 WHEN x < 0.94 THEN 6"
+        " WHEN x < 0.96 THEN 7 ELSE 8 END",
+        f"CREATE MACRO chan_name(c) AS {ch}[c + 1]",
+        "CREATE MACRO vday_of(ts) AS CAST(ts AS DATE)",
+    ]
+
+
 # --------------------------------------------------------------------------------------------------
 # The generator
 # --------------------------------------------------------------------------------------------------
@@ -861,32 +896,7 @@ class _Gen:
         self.drop("rt", "dl")
 
     def macros(self) -> None:
-        # DST is never active around New Year, so the years of the period are enough. Macros are textual:
-        # keep the number of references to an argument small, and never nest the time-zone macros on
-        # unmaterialized expressions (the expression tree would grow exponentially).
-        years = range(self.start.year, self.end.year + 1)
-        cases = " OR ".join(f"(lts >= {_sql_ts(a)} AND lts < {_sql_ts(b)})" for y in years for a, b in [_dst_bounds(y)])
-        ch = _sql_list(CHANNELS)
-        for m in [
-            "CREATE MACRO secs(x) AS to_seconds(CAST(x AS BIGINT))",
-            "CREATE MACRO mins(x) AS to_minutes(CAST(x AS BIGINT))",
-            f"CREATE MACRO is_dst(lts) AS ({cases})",
-            "CREATE MACRO to_local(ts, std) AS ts + mins(std + CASE WHEN is_dst(ts + mins(std)) THEN 60 ELSE 0 END)",
-            "CREATE MACRO to_utc(lts, std) AS lts - mins(std + CASE WHEN is_dst(lts) THEN 60 ELSE 0 END)",
-            "CREATE MACRO local_date(ts, std) AS CAST(to_local(ts, std) AS DATE)",
-            "CREATE MACRO biz_start(lts) AS CASE WHEN hour(lts) < 8 THEN date_trunc('day', lts) + INTERVAL 8 HOUR"
-            " WHEN hour(lts) >= 18 THEN date_trunc('day', lts) + INTERVAL 32 HOUR ELSE lts END",
-            "CREATE MACRO skip_wkend(lts) AS CASE dayofweek(lts) WHEN 6 THEN date_trunc('day', lts) + INTERVAL 56 HOUR"
-            " WHEN 0 THEN date_trunc('day', lts) + INTERVAL 32 HOUR ELSE lts END",
-            "CREATE MACRO biz_after(ts, std, delay) AS"
-            " to_utc(skip_wkend(biz_start(to_local(ts, std))) + secs(delay), std)",
-            "CREATE MACRO fts(ts) AS strftime(ts, '%Y-%m-%dT%H:%M:%SZ')",
-            "CREATE MACRO chan_pick(x) AS CASE WHEN x < 0.45 THEN 0 WHEN x < 0.75 THEN 1 WHEN x < 0.81 THEN 2"
-            " WHEN x < 0.86 THEN 3 WHEN x < 0.90 THEN 4 WHEN x < 0.92 THEN 5 WHEN x < 0.94 THEN 6"
-            " WHEN x < 0.96 THEN 7 ELSE 8 END",
-            f"CREATE MACRO chan_name(c) AS {ch}[c + 1]",
-            "CREATE MACRO vday_of(ts) AS CAST(ts AS DATE)",
-        ]:
+        for m in _macro_sql(range(self.start.year, self.end.year + 1)):
             self.x(m)
 
     def config_tables(self) -> None:
@@ -1696,4 +1706,1253 @@ class _Gen:
                 f"wrote {t}: {rows:,} rows ({keys:,} keys) in {len(vdays)} file(s), "
                 f"{nbytes / 1e6:,.1f} MB ({time.time() - t1:.1f}s)"
             )
+        return tables
+
+
+# --------------------------------------------------------------------------------------------------
+# One more day on top of an existing landing folder
+# --------------------------------------------------------------------------------------------------
+
+#: key columns of each raw table (contract section 2)
+TABLE_KEYS: dict[str, list[str]] = {
+    "clients": ["client_id"],
+    "contacts": ["contact_id"],
+    "branches": ["client_id", "branch_code"],
+    "customers": ["client_id", "customer_account_id"],
+    "customer_routing": ["routing_id"],
+    "processing_rules": ["rule_id"],
+    "processing_rule_changes": ["change_id"],
+    "file_uploads": ["file_id"],
+    "jobs": ["job_id"],
+    "job_status_events": ["event_id"],
+    "job_approvals": ["approval_id"],
+    "batches": ["batch_id"],
+    "documents": ["document_id"],
+    "document_pulls": ["pull_id"],
+    "deliveries": ["delivery_id"],
+    "fees": ["fee_id"],
+}
+
+_DAY_FILE = re.compile(r"^(\d{4}-\d\d-\d\d)\.csv(\.gz)?$")
+_ZONE_INFO = {tz: (country, std) for tz, country, std in _ZONES}
+
+
+def _csv_header(path: Path) -> list[str]:
+    """The column names of a CSV file's header row."""
+    import csv
+    import gzip
+
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8", newline="") as fh:
+        return next(csv.reader(fh), [])
+
+
+def _landing_layout(out: Path) -> tuple[dict[str, list[Path]], date, date]:
+    """The CSV files of each table folder (in name order) and the first and last extract day."""
+    files: dict[str, list[Path]] = {}
+    days: list[date] = []
+    for t in TABLE_COLUMNS:
+        d = out / t
+        names = (
+            sorted(
+                p.name for p in d.iterdir() if p.is_file() and (p.name.endswith(".csv") or p.name.endswith(".csv.gz"))
+            )
+            if d.is_dir()
+            else []
+        )
+        files[t] = [d / n for n in names]
+        for n in names:
+            m = _DAY_FILE.match(n)
+            if m:
+                days.append(date.fromisoformat(m.group(1)))
+    if not files["jobs"] or not files["documents"] or not files["clients"] or not days:
+        raise FileNotFoundError(f"{out} holds no generated landing folder (no jobs/, documents/, clients/ day files)")
+    return files, min(days), max(days)
+
+
+def extend_one_day(
+    out_dir: str | Path,
+    *,
+    seed: int | None = None,
+    documents_per_day: int | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
+    """Append one extract day to a landing folder written by :func:`generate` (or already extended).
+
+    Reads the folder's state with DuckDB (latest version of every key) and writes ``<table>/<day>.csv`` for the
+    day after the last extract day: new uploads, jobs (ids continuing after the folder's max ids) with their
+    status events, approvals, documents, batches, pulls, deliveries and fees, plus re-sent versions of open
+    records that progress during the day (pending approvals decided, batches released/completed/mailed,
+    failed deliveries retried, bounces revealed, waiting uploads picked up, in-progress jobs moving on to
+    ``PRINTING_COMPLETE``, ``DELIVERED_TO_POST_OFFICE``, ``JOB_COMPLETE`` ...). The snapshot tables (clients,
+    contacts, branches, customers, customer_routing, processing rules and changes) are left unchanged.
+
+    ``documents_per_day`` defaults to the folder's documents / its number of extract days; ``seed`` to a value
+    derived from the folder (its first day and clients). Same folder + same seed = byte-identical files.
+
+    Reading is kept small for large folders: documents and deliveries are read from the files of the days of
+    the jobs still open (and of the newest job, and of the last two days) only; the max delivery and fee ids
+    from a one-column scan of every file. This relies on what :func:`generate` guarantees: a document first
+    appears in the file of its job's creation day, a delivery on or after it, and ids grow in creation order.
+
+    Returns ``{"day", "as_of", "seed", "documents", "tables": {t: {rows, resent, files, bytes}}, "rows",
+    "resent", "files", "bytes", "seconds", ...}``; rows are those written, resent those whose key was in the
+    folder already.
+    """
+    t0 = time.time()
+    say = progress or (lambda _msg: None)
+
+    def step(msg: str) -> None:
+        say(f"[{time.time() - t0:7.1f}s] {msg}")
+
+    out = Path(out_dir)
+    files, first_day, last_day = _landing_layout(out)
+    day = last_day + timedelta(days=1)
+    name = f"{day.isoformat()}.csv"
+    for fl in files.values():
+        if fl and fl[-1].name >= name:
+            raise ValueError(f"{fl[-1]} sorts at or after {name}: the folder is not a day-per-file landing folder")
+    if documents_per_day is not None and documents_per_day < 1:
+        raise ValueError("documents_per_day must be >= 1")
+    tmp = tempfile.mkdtemp(prefix="billing_ext_")
+    con = duckdb.connect()
+    try:
+        con.execute("SET preserve_insertion_order = false")
+        con.execute("SET enable_progress_bar = false")
+        con.execute(f"SET temp_directory = '{tmp}'")
+        con.execute("SET memory_limit = '4GB'")
+        e = _Ext(con, out, files, first_day, day, seed, documents_per_day, step)
+        e.load()
+        e.build()
+        tables = e.write(name)
+    finally:
+        con.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+    secs = round(time.time() - t0, 2)
+    summary = {
+        "out_dir": str(out),
+        "day": day.isoformat(),
+        "as_of": (datetime.combine(day, datetime.min.time()) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "seed": e.seed,
+        "documents": tables["documents"]["rows"],
+        "documents_per_day": e.dpd,
+        "open_jobs_read": e.n_open,
+        "tables": tables,
+        "rows": {t: v["rows"] for t, v in tables.items()},
+        "resent": {t: v["resent"] for t, v in tables.items()},
+        "files": sum(v["files"] for v in tables.values()),
+        "bytes": sum(v["bytes"] for v in tables.values()),
+        "seconds": secs,
+    }
+    step(
+        f"done: {day.isoformat()}: {summary['files']} files, {sum(summary['rows'].values()):,} rows "
+        f"({sum(summary['resent'].values()):,} re-sent), {summary['documents']:,} new documents in {secs:.1f}s"
+    )
+    return summary
+
+
+class _Ext:
+    """SQL for one more extract day. Old records keep their ids; ``fut(x, j)`` moves a moment that was not in
+    the folder (so had not happened by its extract time T0) to T0 or later."""
+
+    def __init__(self, con, out, files, first_day, day, seed, dpd, step):
+        self.con = con
+        self.out = out
+        self.files = files
+        self.first_day = first_day
+        self.day = day
+        self.T0 = datetime.combine(day, datetime.min.time())
+        self.T1 = self.T0 + timedelta(days=1)
+        self.S0 = _sql_ts(self.T0)
+        self.S1 = _sql_ts(self.T1)
+        self.seed_arg = seed
+        self.dpd_arg = dpd
+        self.step = step
+        self.maxn: dict[str, int] = {}
+        self.w: dict[str, int] = {}
+        self.outputs: dict[str, str] = {}
+
+    # -- helpers -------------------------------------------------------------------------------------------
+    def x(self, sql: str) -> None:
+        self.con.execute(sql)
+
+    def one(self, sql: str):
+        return self.con.execute(sql).fetchone()[0]
+
+    def count(self, table: str) -> int:
+        return self.one(f"SELECT count(*) FROM {table}")
+
+    def fid(self, kind: str, expr: str) -> str:
+        prefix, _ = ID_FORMATS[kind]
+        return f"('{prefix}' || lpad(CAST({expr} AS VARCHAR), {self.w[kind]}, '0'))"
+
+    def src(self, table: str, files: list[Path] | None = None, dedupe: bool = True) -> str:
+        """Rows of a table's files (all VARCHAR, plus ``filename``); with ``dedupe`` the latest version per key.
+
+        Files whose header is exactly the contract's (what :func:`generate` writes) are read without sniffing
+        (the sniffer costs more than the parse on a folder of many day files); others by column name."""
+        fl = self.files[table] if files is None else files
+        cols = TABLE_COLUMNS[table]
+        if not fl:
+            nulls = ", ".join(f"NULL::VARCHAR AS {c}" for c in cols)
+            return f"(SELECT {nulls}, NULL::VARCHAR AS filename WHERE false)"
+        lst = "[" + ", ".join(_sql_str(str(p)) for p in fl) + "]"
+        if all(_csv_header(p) == cols for p in fl):
+            spec = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in cols) + "}"
+            s = (
+                f"read_csv({lst}, header = true, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
+                f"columns = {spec}, filename = true)"
+            )
+        else:
+            s = f"read_csv({lst}, header = true, all_varchar = true, union_by_name = true, filename = true)"
+        if dedupe and len(fl) > 1:
+            k = ", ".join(TABLE_KEYS[table])
+            return f"(SELECT * FROM {s} QUALIFY row_number() OVER (PARTITION BY {k} ORDER BY filename DESC) = 1)"
+        return f"(SELECT * FROM {s})"
+
+    def ids(self, kind: str, sql_max_num_and_len: str) -> None:
+        """Record the max id number and the id width of a kind, from ``SELECT max(number), max(length)``."""
+        n, ln = self.con.execute(sql_max_num_and_len).fetchone()
+        self.maxn[kind] = int(n or 0)
+        self.w[kind] = max(ID_FORMATS[kind][1], int(ln or 0) - len(ID_FORMATS[kind][0]))
+
+    def grow(self, kind: str, new_max: int) -> None:
+        self.w[kind] = max(self.w[kind], len(str(int(new_max or 0))))
+
+    # -- read the folder -----------------------------------------------------------------------------------
+    def load(self) -> None:
+        T0 = self.S0
+        years = range(self.T0.year - 1, self.T1.year + 2)
+        for m in _macro_sql(years):
+            self.x(m)
+        self.x("CREATE MACRO idn(x) AS CAST(ltrim(x, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ') AS BIGINT)")
+        self.x("CREATE MACRO ts(x) AS CAST(x AS TIMESTAMP)")
+        self.x(f"CREATE MACRO fut(x, j) AS CASE WHEN x < {T0} THEN {T0} + secs(j) ELSE x END")
+        codes = _sql_list(STATUS_CODES)
+        chans = _sql_list(CHANNELS)
+
+        # ---- clients and their configuration (a few rows each) --------------------------------------------
+        crow = self.con.execute(
+            f"SELECT client_id, client_name, timezone, invoices_by_branch FROM {self.src('clients')} ORDER BY client_id"
+        ).fetchall()
+        bcountry = dict(
+            self.con.execute(
+                f"SELECT client_id, max(country) FROM {self.src('branches')} GROUP BY client_id"
+            ).fetchall()
+        )
+        self.x(f"CREATE TABLE j0 AS SELECT * FROM {self.src('jobs')}")
+        self.ids("job", "SELECT max(idn(job_id)), max(length(job_id)) FROM j0")
+        self.x(f"CREATE TABLE b0 AS SELECT * FROM {self.src('batches')}")
+        self.ids("batch", "SELECT max(idn(batch_id)), max(length(batch_id)) FROM b0")
+        self.x(f"CREATE TABLE cu0 AS SELECT * FROM {self.src('customers')}")
+        njobs = dict(self.con.execute("SELECT client_id, count(*) FROM j0 GROUP BY 1").fetchall())
+        pieces = dict(
+            self.con.execute(
+                "SELECT j.client_id, sum(CAST(b.piece_count AS BIGINT)) FROM b0 b JOIN j0 j USING (job_id) GROUP BY 1"
+            ).fetchall()
+        )
+        ncust = dict(self.con.execute("SELECT client_id, count(*) FROM cu0 GROUP BY 1").fetchall())
+        nbr = dict(self.con.execute(f"SELECT client_id, count(*) FROM {self.src('branches')} GROUP BY 1").fetchall())
+        n_days = (self.day - self.first_day).days
+        day_list = [self.first_day + timedelta(days=i) for i in range(n_days)]
+        n_bus = sum(1 for d in day_list if d.weekday() < 5)
+        eff_days = max(0.5, n_bus + 0.15 * (len(day_list) - n_bus))
+        total_pieces = sum(int(v or 0) for v in pieces.values()) or 1
+        self.x("""CREATE TABLE cl (client_idx INTEGER, client_id VARCHAR, client_name VARCHAR, std_off INTEGER,
+            country VARCHAR, by_branch BOOLEAN, short VARCHAR, slug VARCHAR, n_branches INTEGER, n_cust BIGINT,
+            rate DOUBLE, weight DOUBLE)""")
+        for i, (cid, cname, tz, by_branch) in enumerate(crow):
+            country, std = _ZONE_INFO.get(tz or "", (bcountry.get(cid) or "US", -300))
+            nc = int(ncust.get(cid, 0))
+            rate = max(4.0 / eff_days, int(njobs.get(cid, 0)) / eff_days) if nc > 0 else 0.0
+            weight = (int(pieces.get(cid) or 0) + 0.01 * total_pieces) / total_pieces if nc > 0 else 0.0
+            cname = cname or cid
+            self.con.execute(
+                "INSERT INTO cl VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                [
+                    i,
+                    cid,
+                    cname,
+                    std,
+                    country,
+                    (by_branch or "").lower() == "true",
+                    "".join(w[0] for w in re.findall(r"[A-Za-z]+", cname))[:4].upper() or "JOB",
+                    _slug(cname) or "client",
+                    int(nbr.get(cid, 0)),
+                    nc,
+                    rate,
+                    weight,
+                ],
+            )
+        self.n_clients = len(crow)
+        self.max_slots = max(4, int((self.one("SELECT max(rate) FROM cl") or 0) * 2) + 2)
+        self.x(f"""CREATE TABLE appr AS
+            SELECT c.client_idx,
+              CASE WHEN count(*) FILTER (WHERE x.role IN ('primary_support', 'billing', 'support')
+                                          AND ts(x.valid_from) <= {T0}
+                                          AND (x.valid_to IS NULL OR ts(x.valid_to) > {T0})) > 0
+                   THEN list(x.full_name ORDER BY x.full_name) FILTER (
+                        WHERE x.role IN ('primary_support', 'billing', 'support') AND ts(x.valid_from) <= {T0}
+                          AND (x.valid_to IS NULL OR ts(x.valid_to) > {T0}))
+                   ELSE list(x.full_name ORDER BY x.full_name) END AS approvers
+            FROM {self.src("contacts")} x JOIN cl c USING (client_id) GROUP BY ALL""")
+        self.x("""CREATE TABLE cla AS SELECT c.*, coalesce(a.approvers, ['Client Approver']) AS approvers
+            FROM cl c LEFT JOIN appr a USING (client_idx)""")
+        self.x(f"""CREATE TABLE clbr AS SELECT c.client_idx,
+                CAST(row_number() OVER (PARTITION BY c.client_idx ORDER BY b.branch_code) - 1 AS INTEGER) AS bi,
+                b.branch_code
+            FROM {self.src("branches")} b JOIN cl c USING (client_id)""")
+        self.x(f"""CREATE TABLE rules AS SELECT c.client_idx, r.rule_type, r.rule_value, ts(r.valid_from) AS valid_from,
+                ts(r.valid_to) AS valid_to
+            FROM {self.src("processing_rules")} r JOIN cl c USING (client_id)""")
+        self.x("""CREATE TABLE cust AS SELECT c.client_idx,
+                row_number() OVER (PARTITION BY c.client_idx ORDER BY x.customer_account_id) AS rk,
+                x.customer_account_id, x.branch_code
+            FROM cu0 x JOIN cl c USING (client_id)""")
+        self.x("DROP TABLE cu0")
+        self.x(f"""CREATE TABLE rt AS SELECT c.client_idx, x.customer_account_id,
+                CAST(coalesce(list_position({chans}, x.delivery_channel), 1) - 1 AS INTEGER) AS chan,
+                x.pull_class, ts(x.valid_from) AS vf, ts(x.valid_to) AS vt
+            FROM {self.src("customer_routing")} x JOIN cl c USING (client_id)
+            WHERE x.valid_to IS NULL OR ts(x.valid_to) > {T0}""")
+
+        # ---- jobs, their events, approvals, batches, uploads (small tables: read whole) ---------------------
+        self.x("""CREATE TABLE oj AS SELECT idn(j.job_id) AS job_idx, j.job_id, c.client_idx, c.std_off, c.country,
+                j.job_name, ts(j.created_at) AS created, j.ops_approval_required = 'true' AS ops,
+                j.customer_approval_required = 'true' AS cust
+            FROM j0 j JOIN cl c USING (client_id)""")
+        self.x(f"CREATE TABLE ev0 AS SELECT * FROM {self.src('job_status_events')}")
+        self.ids("event", "SELECT max(idn(event_id)), max(length(event_id)) FROM ev0")
+        self.x(f"""CREATE TABLE oev AS SELECT idn(job_id) AS job_idx, list_position({codes}, status_code) AS step,
+                ts(event_at) AS event_at, CAST(status_date AS DATE) AS status_date FROM ev0""")
+        self.x(f"CREATE TABLE ap0 AS SELECT * FROM {self.src('job_approvals')}")
+        self.ids("approval", "SELECT max(idn(approval_id)), max(length(approval_id)) FROM ap0")
+        self.x("""CREATE TABLE oap AS SELECT approval_id, idn(job_id) AS job_idx, approval_stage AS stage,
+                ts(requested_at) AS requested_at, ts(decided_at) AS decided_at, decision,
+                row_number() OVER (PARTITION BY job_id, approval_stage ORDER BY ts(requested_at), approval_id)
+                    AS attempt
+            FROM ap0""")
+        self.x(f"CREATE TABLE up0 AS SELECT * FROM {self.src('file_uploads')}")
+        self.ids("file", "SELECT max(idn(file_id)), max(length(file_id)) FROM up0")
+        self.x(f"CREATE TABLE pl0 AS SELECT * FROM {self.src('document_pulls')}")
+        self.ids("pull", "SELECT max(idn(pull_id)), max(length(pull_id)) FROM pl0")
+        self.ids(
+            "fee",
+            f"SELECT max(idn(fee_id)), max(length(fee_id)) FROM {self.src('fees', dedupe=False)}",
+        )
+
+        # open jobs: no JOB_COMPLETE event yet
+        self.x("CREATE TABLE open_j AS SELECT * FROM oj WHERE job_idx NOT IN (SELECT job_idx FROM oev WHERE step = 10)")
+        self.n_open = self.count("open_j")
+        wday = self.one(
+            f"""SELECT least(coalesce((SELECT min(CAST(created AS DATE)) FROM open_j), DATE '{self.day}'),
+                              coalesce((SELECT CAST(created AS DATE) FROM oj ORDER BY job_idx DESC LIMIT 1),
+                                       DATE '{self.day}'))"""
+        )
+        wname = wday.isoformat()
+        doc_files = [p for p in self.files["documents"] if p.name >= wname] or self.files["documents"][-1:]
+
+        # ---- documents of the open jobs (from the files of their creation days on) --------------------------
+        self.x(f"""CREATE TABLE d0 AS SELECT document_id, idn(document_id) AS doc_id, job_id, batch_id, client_id,
+                customer_account_id, branch_code, delivery_channel, pull_class, page_count
+            FROM {self.src("documents", doc_files)}""")
+        self.ids("document", "SELECT max(doc_id), max(length(document_id)) FROM d0")
+        self.x(f"""CREATE TABLE odocs AS
+            SELECT d.document_id, d.doc_id, j.job_idx, j.client_idx, idn(d.batch_id) AS batch_no,
+                   d.customer_account_id, d.branch_code AS br_exp, cu.branch_code AS cust_br,
+                   CAST(coalesce(list_position({chans}, d.delivery_channel), 1) - 1 AS INTEGER) AS chan,
+                   d.pull_class, CAST(d.page_count AS INTEGER) AS pages,
+                   d.document_id IN (SELECT document_id FROM pl0) AS pulled, false AS is_new
+            FROM d0 d JOIN open_j j ON j.job_id = d.job_id
+            LEFT JOIN cust cu ON cu.client_idx = j.client_idx AND cu.customer_account_id = d.customer_account_id""")
+        self.x("DROP TABLE d0")
+        self.step(
+            f"read {self.day - timedelta(days=1)} state: {self.n_clients} clients, {self.count('oj'):,} jobs "
+            f"({self.n_open:,} open), {self.count('odocs'):,} documents of open jobs from {len(doc_files)} "
+            f"file(s) since {wname}"
+        )
+
+        # ---- deliveries: max id from every file; the rows of the open jobs' documents and of the last day's
+        # sends (retries, bounce reveals) from the files of the window and of the day before the last one
+        self.ids(
+            "delivery",
+            f"SELECT max(idn(delivery_id)), max(length(delivery_id)) FROM {self.src('deliveries', dedupe=False)}",
+        )
+        dl_from = min(wday, self.day - timedelta(days=2)).isoformat()
+        dl_files = [p for p in self.files["deliveries"] if p.name >= dl_from]
+        self.x(f"""CREATE TABLE dl_all AS SELECT delivery_id, idn(delivery_id) AS dl, document_id, delivery_channel,
+                ts(attempted_at) AS att, ts(sent_at) AS sent, outcome
+            FROM {self.src("deliveries", dl_files, dedupe=False)}""")
+        self.x("""CREATE TABLE dstate AS
+            SELECT document_id, bool_or(sent IS NOT NULL) AS has_sent, min(sent) AS first_sent,
+                   arg_max(delivery_id, dl) FILTER (WHERE outcome = 'failed') AS f_id,
+                   max(dl) FILTER (WHERE outcome = 'failed') AS f_dl,
+                   max(att) FILTER (WHERE outcome = 'failed') AS f_att
+            FROM dl_all WHERE document_id IN (SELECT document_id FROM odocs WHERE chan BETWEEN 1 AND 7)
+            GROUP BY document_id""")
+        self.step(f"read deliveries: {self.count('dl_all'):,} rows from {len(dl_files)} file(s) since {dl_from}")
+
+        # default documents per day, seed
+        total_docs = self.maxn["document"]
+        self.dpd = int(self.dpd_arg) if self.dpd_arg else max(1, round(total_docs / max(1, n_days)))
+        if self.seed_arg is None:
+            cids = ",".join(r[0] for r in crow)
+            self.seed = zlib.crc32(f"{self.first_day.isoformat()}|{cids}".encode()) & 0x7FFFFFFF
+        else:
+            self.seed = int(self.seed_arg)
+        self.r = _Rand(self.seed)
+
+    # -- the day ---------------------------------------------------------------------------------------------
+    def build(self) -> None:
+        self.uploads_and_jobs()
+        self.job_table()
+        self.approval_timeline()
+        self.new_documents()
+        self.release_timeline()
+        self.batches()
+        self.deliveries()
+        self.completion()
+        self.events_approvals_pulls()
+        self.fees()
+        self.output_views()
+
+    def uploads_and_jobs(self) -> None:
+        r, T0, T1 = self.r, self.S0, self.S1
+        ms = self.max_slots
+        dn = (self.day - date(2000, 1, 1)).days
+        d_prev = (self.day - timedelta(days=1)).isoformat()
+        # uploads of the client-local days D-1 and D that fall in [T0, T1) (the same keys on every run)
+        self.x(f"""
+        CREATE TABLE nup0 AS
+        WITH s AS (
+            SELECT c.client_idx, c.std_off, d.ld, d.dn, CAST(q.k AS INTEGER) AS k
+            FROM cl c CROSS JOIN (VALUES (DATE '{d_prev}', {dn - 1}), (DATE '{self.day}', {dn})) d(ld, dn)
+                 CROSS JOIN range({ms}) q(k)
+            WHERE {r.u("slot", "c.client_idx", "d.dn", "q.k")} * {ms}
+                  < c.rate * CASE WHEN dayofweek(d.ld) IN (0, 6) THEN 0.15 ELSE 1.0 END
+        ), l AS (
+            SELECT *,
+              CAST(ld AS TIMESTAMP) + secs(CASE
+                  WHEN {r.u("ut1", "client_idx", "dn", "k")} < 0.08 THEN {r.u("ut2", "client_idx", "dn", "k")} * 21600
+                  WHEN {r.u("ut1", "client_idx", "dn", "k")} < 0.80
+                       THEN 25200 + {r.u("ut2", "client_idx", "dn", "k")} * 36000
+                  ELSE 61200 + {r.u("ut2", "client_idx", "dn", "k")} * 18000 END) AS up_local
+            FROM s
+        ), m AS MATERIALIZED (
+            SELECT client_idx, std_off, dn, k, up_local, to_utc(up_local, std_off) AS uploaded_at, false AS stuck
+            FROM l
+        )
+        SELECT * FROM m WHERE uploaded_at >= {T0} AND uploaded_at < {T1}
+        UNION ALL
+        SELECT c.client_idx, c.std_off, {dn}, 1000 + s.j, to_local(s.t, c.std_off), s.t, true
+        FROM (VALUES (0, {min(3, self.n_clients - 1)}, {T1} - INTERVAL 5 HOUR - INTERVAL 8 MINUTE),
+                     (1, 0, {T1} - INTERVAL 6 MINUTE)) s(j, ci, t)
+        JOIN cl c ON c.client_idx = s.ci
+        WHERE c.n_cust > 0
+        """)
+        # pickup: 1-14 minutes (rarely 16-46), or at the next client-local timed start
+        self.x(f"""
+        CREATE TABLE nup1 AS
+        WITH x AS MATERIALIZED (
+            SELECT s.*, r.rule_value AS tstart
+            FROM nup0 s LEFT JOIN rules r
+              ON r.client_idx = s.client_idx AND r.rule_type = 'timed_start'
+             AND r.valid_from <= s.uploaded_at AND (r.valid_to IS NULL OR s.uploaded_at < r.valid_to)
+            QUALIFY row_number() OVER (PARTITION BY s.client_idx, s.dn, s.k ORDER BY r.valid_from DESC) = 1
+        ), y AS MATERIALIZED (
+            SELECT *, date_trunc('day', up_local)
+                      + mins(CAST(split_part(tstart, ':', 1) AS INTEGER) * 60
+                             + CAST(split_part(tstart, ':', 2) AS INTEGER)) AS tcand
+            FROM x
+        )
+        SELECT *,
+          CASE WHEN stuck THEN NULL
+               WHEN tstart IS NOT NULL THEN to_utc(
+                    CASE WHEN tcand >= up_local THEN tcand ELSE tcand + INTERVAL 1 DAY END
+                    + secs(60 + {r.u("pk", "client_idx", "dn", "k")} * 660), std_off)
+               ELSE uploaded_at + secs(CASE WHEN {r.u("pk0", "client_idx", "dn", "k")} < 0.015
+                                           THEN 960 + {r.u("pk", "client_idx", "dn", "k")} * 1800
+                                           ELSE 60 + {r.u("pk", "client_idx", "dn", "k")} * 780 END)
+          END AS pick_at,
+          CASE WHEN {r.u("kind", "client_idx", "dn", "k")} < CASE WHEN day(up_local) <= 2 THEN 0.35 ELSE 0.08 END
+               THEN 'statements' ELSE 'invoices' END AS kind
+        FROM y""")
+        mf = self.maxn["file"]
+        # uploads of earlier days still waiting (or picked up but without a job yet): picked up / turned into jobs now
+        self.x(f"""
+        CREATE TABLE nup AS
+        SELECT {mf} + row_number() OVER (ORDER BY uploaded_at, client_idx, dn, k) AS file_no, client_idx, std_off,
+               false AS is_old, NULL::VARCHAR AS file_id, NULL::VARCHAR AS old_name, NULL::VARCHAR AS old_size,
+               uploaded_at, up_local, kind, stuck, pick_at,
+               pick_at + secs(5 + {r.u("jc", "client_idx", "dn", "k")} * 40) AS job_at
+        FROM nup1
+        UNION ALL
+        SELECT idn(u.file_id), c.client_idx, c.std_off, true, u.file_id, u.file_name, u.size_bytes,
+               ts(u.uploaded_at), NULL, CASE WHEN contains(u.file_name, '_statements_') THEN 'statements'
+                                         ELSE 'invoices' END, false,
+               coalesce(ts(u.picked_up_at), {T0} + secs(60 + {r.u("opk", "idn(u.file_id)")} * 1740)),
+               greatest(coalesce(ts(u.picked_up_at), {T0} + secs(60 + {r.u("opk", "idn(u.file_id)")} * 1740))
+                        + secs(5 + {r.u("ojc", "idn(u.file_id)")} * 40), {T0} + INTERVAL 5 SECOND)
+        FROM up0 u JOIN cl c USING (client_id)
+        WHERE u.job_id IS NULL""")
+        self.grow("file", self.one("SELECT max(file_no) FROM nup"))
+        # never more jobs than documents: drop surplus new uploads
+        n_jobs = self.one(f"SELECT count(*) FROM nup WHERE NOT stuck AND job_at < {T1}")
+        n_old = self.one(f"SELECT count(*) FROM nup WHERE is_old AND job_at < {T1}")
+        self.dpd = max(self.dpd, n_old)
+        if n_jobs > self.dpd:
+            self.x(f"""DELETE FROM nup WHERE file_no IN (
+                SELECT file_no FROM nup WHERE NOT stuck AND NOT is_old AND job_at < {T1}
+                ORDER BY {r.u("drop", "file_no")}, file_no LIMIT {n_jobs - self.dpd})""")
+        if self.one(f"SELECT count(*) FROM nup WHERE NOT stuck AND job_at < {T1}") == 0:
+            # a day without a job (tiny folders, weekends): one upload in the morning of the busiest client
+            ci = self.one("SELECT client_idx FROM cl WHERE n_cust > 0 ORDER BY rate DESC, client_idx LIMIT 1")
+            if ci is not None:
+                self.x(f"""INSERT INTO nup SELECT {mf} + 1 + coalesce((SELECT max(file_no) - {mf} FROM nup
+                        WHERE NOT is_old), 0),
+                    client_idx, std_off, false, NULL, NULL, NULL, {T0} + INTERVAL 14 HOUR,
+                    to_local({T0} + INTERVAL 14 HOUR, std_off), 'invoices', false,
+                    {T0} + INTERVAL 14 HOUR + INTERVAL 4 MINUTE, {T0} + INTERVAL 14 HOUR + INTERVAL 251 SECOND
+                    FROM cl WHERE client_idx = {ci}""")
+                self.grow("file", self.one("SELECT max(file_no) FROM nup"))
+        D = self.dpd
+        mj = self.maxn["job"]
+        # jobs of the day: flags from the rules valid at creation; documents allocated like generate()
+        self.x(f"""
+        CREATE TABLE nj AS
+        WITH a AS (
+            SELECT u.file_no, u.client_idx, u.std_off, u.job_at AS created, u.kind, c.weight, c.country, c.short,
+                   EXISTS (SELECT 1 FROM rules r WHERE r.client_idx = u.client_idx AND r.rule_type = 'ops_approval'
+                           AND r.valid_from <= u.job_at AND (r.valid_to IS NULL OR u.job_at < r.valid_to)) AS ops,
+                   EXISTS (SELECT 1 FROM rules r WHERE r.client_idx = u.client_idx
+                           AND r.rule_type = 'customer_approval'
+                           AND r.valid_from <= u.job_at AND (r.valid_to IS NULL OR u.job_at < r.valid_to)) AS cust,
+                   (SELECT max(CAST(r.rule_value AS INTEGER)) FROM rules r WHERE r.client_idx = u.client_idx
+                           AND r.rule_type = 'delay_electronic' AND r.valid_from <= u.job_at
+                           AND (r.valid_to IS NULL OR u.job_at < r.valid_to)) AS delay_days
+            FROM nup u JOIN cl c USING (client_idx)
+            WHERE NOT u.stuck AND u.job_at < {T1}
+        ), b AS (
+            SELECT *, {mj} + row_number() OVER (ORDER BY created, client_idx, file_no) AS job_idx,
+                   count(*) OVER () AS nj,
+                   greatest(1, CAST(1000000 * exp(1.3 * {r.z("jsize", "file_no")})
+                     * CASE WHEN dayofweek(local_date(created, std_off)) IN (0, 6) THEN 0.3 ELSE 1.0 END
+                     * CASE WHEN kind = 'statements' THEN 1.3 ELSE 1.0 END AS BIGINT)) AS jw
+            FROM a
+        ), c AS (
+            SELECT *, CAST(CAST(round(weight * 1000000) AS BIGINT) + 1 AS HUGEINT) * jw * 1000000000
+                      // sum(jw) OVER (PARTITION BY client_idx) AS score
+            FROM b
+        ), d AS (
+            SELECT *, sum(score) OVER () AS total FROM c
+        ), e AS (
+            SELECT *, 1 + CAST(({D} - nj) * score // total AS BIGINT) AS base, (({D} - nj) * score) % total AS frac
+            FROM d
+        ), f AS (
+            SELECT *, {D} - sum(base) OVER () AS rem, row_number() OVER (ORDER BY frac DESC, job_idx) AS fr FROM e
+        ), g AS (
+            SELECT *, base + CASE WHEN fr <= rem THEN 1 ELSE 0 END AS doc_count FROM f
+        )
+        SELECT job_idx, file_no, client_idx, std_off, country, short, created, kind, ops, cust, delay_days,
+               doc_count, sum(doc_count) OVER (ORDER BY job_idx) - doc_count AS doc_offset,
+               greatest(1, CAST(ceil(doc_count * 0.5 / 5000) AS BIGINT)) AS npb,
+               local_date(created, std_off) AS local_day
+        FROM g""")
+        got = self.one("SELECT coalesce(sum(doc_count), 0) FROM nj")
+        if self.count("nj") and got != D:
+            raise RuntimeError(f"document allocation failed: {got} != {D}")
+        self.grow("job", self.one("SELECT max(job_idx) FROM nj"))
+        # job names continue the per-client, per-local-day numbering of the folder
+        self.x(f"""CREATE TABLE nj_name AS
+            WITH old AS (
+                SELECT client_idx, regexp_extract(job_name, '(\\d{{4}}-\\d\\d-\\d\\d) #\\d+$', 1) AS ld,
+                       max(TRY_CAST(regexp_extract(job_name, '#(\\d+)$', 1) AS INTEGER)) AS seq0
+                FROM oj WHERE created >= {T0} - INTERVAL 3 DAY GROUP BY ALL
+            )
+            SELECT n.job_idx,
+                   n.short || ' ' || CASE WHEN n.kind = 'statements' THEN 'Statements' ELSE 'Invoices' END || ' '
+                   || strftime(n.local_day, '%Y-%m-%d') || ' #'
+                   || (coalesce(o.seq0, 0)
+                       + row_number() OVER (PARTITION BY n.client_idx, n.local_day ORDER BY n.job_idx)) AS job_name
+            FROM nj n LEFT JOIN old o ON o.client_idx = n.client_idx AND o.ld = strftime(n.local_day, '%Y-%m-%d')""")
+        self.step(
+            f"{self.day}: {self.count('nup'):,} uploads ({self.one('SELECT count(*) FROM nup WHERE is_old')} waiting "
+            f"from earlier days), {self.count('nj'):,} new jobs for {D:,} documents"
+        )
+
+    def job_table(self) -> None:
+        """``jx``: every open job (old and new) with what the folder knows of it (``k_*``, ``a_*``)."""
+        self.x("""
+        CREATE TABLE jx AS
+        SELECT job_idx, client_idx, std_off, country, kind, true AS is_new, created, ops, cust, delay_days,
+               doc_count, doc_offset, npb
+        FROM nj
+        UNION ALL BY NAME
+        SELECT j.job_idx, j.client_idx, j.std_off, j.country, NULL AS kind, false AS is_new, j.created, j.ops, j.cust,
+               (SELECT max(CAST(r.rule_value AS INTEGER)) FROM rules r WHERE r.client_idx = j.client_idx
+                       AND r.rule_type = 'delay_electronic' AND r.valid_from <= j.created
+                       AND (r.valid_to IS NULL OR j.created < r.valid_to)) AS delay_days,
+               coalesce(dc.n, 0) AS doc_count,
+               e.k_pdf, e.k_ready, e.k_creq, e.k_print, e.k_send, e.k_sched, e.k_sched_date, e.k_pc, e.k_po,
+               e.k_po_date,
+               a.a_o1, a.a_o1_req, a.a_o1_dec, a.a_o1_decision, a.a_o2, a.a_o2_req, a.a_o2_dec,
+               a.a_c1, a.a_c1_req, a.a_c1_dec, a.a_c1_decision, a.a_c2, a.a_c2_req, a.a_c2_dec
+        FROM open_j j
+        LEFT JOIN (SELECT job_idx, count(*) AS n FROM odocs GROUP BY job_idx) dc USING (job_idx)
+        LEFT JOIN (
+            SELECT job_idx,
+                   min(event_at) FILTER (WHERE step = 2) AS k_pdf, min(event_at) FILTER (WHERE step = 3) AS k_ready,
+                   min(event_at) FILTER (WHERE step = 4) AS k_creq, min(event_at) FILTER (WHERE step = 5) AS k_print,
+                   min(event_at) FILTER (WHERE step = 6) AS k_send, min(event_at) FILTER (WHERE step = 7) AS k_sched,
+                   min(status_date) FILTER (WHERE step = 7) AS k_sched_date,
+                   min(event_at) FILTER (WHERE step = 8) AS k_pc, min(event_at) FILTER (WHERE step = 9) AS k_po,
+                   min(status_date) FILTER (WHERE step = 9) AS k_po_date
+            FROM oev GROUP BY job_idx
+        ) e USING (job_idx)
+        LEFT JOIN (
+            SELECT job_idx,
+                   min(approval_id) FILTER (WHERE stage = 'ops' AND attempt = 1) AS a_o1,
+                   min(requested_at) FILTER (WHERE stage = 'ops' AND attempt = 1) AS a_o1_req,
+                   min(decided_at) FILTER (WHERE stage = 'ops' AND attempt = 1) AS a_o1_dec,
+                   min(decision) FILTER (WHERE stage = 'ops' AND attempt = 1) AS a_o1_decision,
+                   min(approval_id) FILTER (WHERE stage = 'ops' AND attempt = 2) AS a_o2,
+                   min(requested_at) FILTER (WHERE stage = 'ops' AND attempt = 2) AS a_o2_req,
+                   min(decided_at) FILTER (WHERE stage = 'ops' AND attempt = 2) AS a_o2_dec,
+                   min(approval_id) FILTER (WHERE stage = 'customer' AND attempt = 1) AS a_c1,
+                   min(requested_at) FILTER (WHERE stage = 'customer' AND attempt = 1) AS a_c1_req,
+                   min(decided_at) FILTER (WHERE stage = 'customer' AND attempt = 1) AS a_c1_dec,
+                   min(decision) FILTER (WHERE stage = 'customer' AND attempt = 1) AS a_c1_decision,
+                   min(approval_id) FILTER (WHERE stage = 'customer' AND attempt = 2) AS a_c2,
+                   min(requested_at) FILTER (WHERE stage = 'customer' AND attempt = 2) AS a_c2_req,
+                   min(decided_at) FILTER (WHERE stage = 'customer' AND attempt = 2) AS a_c2_dec
+            FROM oap GROUP BY job_idx
+        ) a USING (job_idx)""")
+        for c in [
+            "t_pdf",
+            "t_ready",
+            "ops_dec1",
+            "ops_req2",
+            "ops_dec2",
+            "ops_done",
+            "cust_req1",
+            "cust_dec1",
+            "cust_req2",
+            "cust_dec2",
+            "cust_done",
+            "release_at",
+            "print_at",
+            "send_at",
+            "sched_at",
+            "comp_max",
+            "mailed_max",
+            "e_rel",
+            "e_comp",
+            "last_sent",
+            "pc_at",
+            "po_at",
+            "done_at",
+        ]:
+            self.x(f"ALTER TABLE jx ADD COLUMN {c} TIMESTAMP")
+        for c, typ in [
+            ("ops_rej", "BOOLEAN"),
+            ("cust_rej", "BOOLEAN"),
+            ("n_print", "BIGINT"),
+            ("n_elec", "BIGINT"),
+            ("n_pullch", "BIGINT"),
+            ("has_print", "BOOLEAN"),
+            ("has_elec", "BOOLEAN"),
+            ("delayed", "BOOLEAN"),
+            ("sched_date", "DATE"),
+            ("due_max", "DATE"),
+            ("all_sent", "BOOLEAN"),
+            ("ob_sched", "DATE"),
+        ]:
+            self.x(f"ALTER TABLE jx ADD COLUMN {c} {typ}")
+
+    def approval_timeline(self) -> None:
+        r, T0 = self.r, self.S0
+        u = lambda p: r.u(p, "job_idx")  # noqa: E731
+
+        def overdue(col: str, known: str, key: str) -> list[str]:
+            """A decision planned from its request but already overdue at T0 (not in the folder, so it did not
+            happen): the next business morning instead. Planned from the request, not from T0, a pending
+            decision keeps its moment from one extension to the next (never postponed forever)."""
+            return [
+                f"{col} = CASE WHEN {known} IS NULL AND {col} < {T0}"
+                f" THEN biz_after({T0}, std_off, 600 + {u(key)} * 10800) ELSE {col} END"
+            ]
+
+        for sets in [
+            [
+                f"t_pdf = coalesce(k_pdf, fut(created + secs(60 + {u('tpdf')} * 540 + doc_count * 0.01), {u('f1')} * 300))"
+            ],
+            [
+                f"t_ready = coalesce(k_ready, a_o1_req, fut(t_pdf + secs(120 + {u('tready')} * 900 + doc_count * 0.03),"
+                f" {u('f2')} * 300))",
+                "ops_rej = ops AND CASE WHEN a_o2 IS NOT NULL THEN true WHEN a_o1_dec IS NOT NULL"
+                f" THEN a_o1_decision = 'rejected' ELSE {u('opsrej')} < 0.06 END",
+                "cust_rej = cust AND CASE WHEN a_c2 IS NOT NULL THEN true WHEN a_c1_dec IS NOT NULL"
+                f" THEN a_c1_decision = 'rejected' ELSE {u('custrej')} < 0.06 END",
+            ],
+            [
+                f"ops_dec1 = CASE WHEN ops THEN coalesce(a_o1_dec, biz_after(t_ready, std_off, 900 + {u('opsd')} * 12600)) END"
+            ],
+            overdue("ops_dec1", "a_o1_dec", "od1"),
+            [
+                "ops_req2 = CASE WHEN ops_rej THEN coalesce(a_o2_req,"
+                f" fut(ops_dec1 + secs(1800 + {u('opsr2')} * 5400), {u('f3')} * 900)) END"
+            ],
+            [
+                "ops_dec2 = CASE WHEN ops_rej THEN coalesce(a_o2_dec,"
+                f" biz_after(ops_req2, std_off, 600 + {u('opsd2')} * 4800)) END"
+            ],
+            overdue("ops_dec2", "a_o2_dec", "od2"),
+            ["ops_done = CASE WHEN NOT ops THEN t_ready WHEN ops_rej THEN ops_dec2 ELSE ops_dec1 END"],
+            [
+                "cust_req1 = CASE WHEN cust THEN coalesce(k_creq, a_c1_req,"
+                f" fut(ops_done + secs(60 + {u('cr1')} * 180), {u('f4')} * 300)) END"
+            ],
+            [
+                "cust_dec1 = CASE WHEN cust THEN coalesce(a_c1_dec,"
+                f" biz_after(cust_req1, std_off, 3600 + {u('cd1')} * 100800)) END"
+            ],
+            overdue("cust_dec1", "a_c1_dec", "cd1o"),
+            [
+                "cust_req2 = CASE WHEN cust_rej THEN coalesce(a_c2_req,"
+                f" fut(cust_dec1 + secs(3600 + {u('cr2')} * 14400), {u('f5')} * 900)) END"
+            ],
+            [
+                "cust_dec2 = CASE WHEN cust_rej THEN coalesce(a_c2_dec,"
+                f" biz_after(cust_req2, std_off, 1800 + {u('cd2')} * 28800)) END"
+            ],
+            overdue("cust_dec2", "a_c2_dec", "cd2o"),
+            ["cust_done = CASE WHEN NOT cust THEN ops_done WHEN cust_rej THEN cust_dec2 ELSE cust_dec1 END"],
+        ]:
+            self.x("UPDATE jx SET " + ", ".join(sets))
+
+    def new_documents(self) -> None:
+        r, T1 = self.r, self.S1
+        d = "doc_id"
+        md = self.maxn["document"]
+        self.x(f"""
+        CREATE TABLE ndocs AS
+        WITH g AS (
+            SELECT job_idx, client_idx, doc_offset, doc_count, npb, created, kind, cust, cust_req1, cust_done,
+                   local_date(created, std_off) AS local_day, unnest(range(doc_count)) AS seq
+            FROM jx WHERE is_new
+        ), h AS (
+            SELECT *, {md} + doc_offset + seq + 1 AS doc_id FROM g
+        ), i AS (
+            SELECT h.*, c.by_branch, c.n_branches,
+                   1 + CAST(floor({r.u("dcust", d)} * c.n_cust) AS BIGINT) AS rk,
+                   CASE WHEN c.by_branch AND c.n_branches > 0 AND {r.u("dbr0", d)} < 0.06
+                        THEN CAST(floor({r.u("dbr1", d)} * c.n_branches) AS INTEGER) END AS br_idx
+            FROM h JOIN cl c USING (client_idx)
+        ), k AS (
+            SELECT i.*, cu.customer_account_id, cu.branch_code AS cust_br, coalesce(rt.chan, 0) AS chan,
+                   coalesce(rt.pull_class, 'A') AS pc0, {r.u("dtype", d)} AS ut
+            FROM i JOIN cust cu ON cu.client_idx = i.client_idx AND cu.rk = i.rk
+            LEFT JOIN rt ON rt.client_idx = i.client_idx AND rt.customer_account_id = cu.customer_account_id
+                        AND rt.vf <= i.created AND (rt.vt IS NULL OR i.created < rt.vt)
+            QUALIFY row_number() OVER (PARTITION BY i.doc_id ORDER BY rt.vf DESC NULLS LAST, rt.chan) = 1
+        ), m AS (
+            SELECT k.*,
+              CAST(CASE WHEN kind = 'statements'
+                        THEN (CASE WHEN ut < 0.90 THEN 1 WHEN ut < 0.97 THEN 0 ELSE 2 END)
+                        ELSE (CASE WHEN ut < 0.93 THEN 0 WHEN ut < 0.97 THEN 1 ELSE 2 END) END AS UTINYINT) AS dtype,
+              cust AND cust_req1 < {T1} AND chan <> 8 AND (seq = 2 OR {r.u("pull", d)} < 0.005) AS pull0,
+              CASE WHEN cust AND cust_req1 < {T1}
+                   THEN cust_req1 + secs(30 + {r.u("pullt", d)} * 0.9
+                        * greatest(0, epoch(least(cust_done, {T1})) - epoch(cust_req1))) END AS pulled_at0
+            FROM k
+        )
+        SELECT m.doc_id, m.job_idx, m.client_idx, m.customer_account_id, m.cust_br, b.branch_code AS br_exp,
+               CAST(m.chan AS INTEGER) AS chan, CASE WHEN m.chan = 8 THEN m.pc0 END AS pull_class, m.dtype,
+               CAST(CASE m.dtype
+                    WHEN 0 THEN least(250000, greatest(5, exp(5.94 + 1.15 * {r.z("amt", d)})))
+                    WHEN 1 THEN least(400000, greatest(10, exp(7.31 + 1.3 * {r.z("amt", d)})))
+                    ELSE -least(20000, greatest(5, exp(4.55 + 1.0 * {r.z("amt", d)}))) END AS DECIMAL(14, 2))
+                   AS amount,
+               CAST(least(6, CASE WHEN {r.u("pg", d)} < 0.55 THEN 1 WHEN {r.u("pg", d)} < 0.80 THEN 2
+                                  WHEN {r.u("pg", d)} < 0.90 THEN 3 WHEN {r.u("pg", d)} < 0.95 THEN 4
+                                  WHEN {r.u("pg", d)} < 0.98 THEN 5 ELSE 6 END
+                             + CASE WHEN m.dtype = 1 AND {r.u("pg2", d)} < 0.4 THEN 1 ELSE 0 END) AS INTEGER) AS pages,
+               m.local_day - CAST(CASE WHEN {r.u("dd", d)} < 0.6 THEN 0 WHEN {r.u("dd", d)} < 0.85 THEN 1
+                                       WHEN {r.u("dd", d)} < 0.95 THEN 2 ELSE 3 END AS INTEGER) AS doc_date,
+               m.pull0 AND m.pulled_at0 < {T1} AS pulled,
+               CASE WHEN m.pull0 AND m.pulled_at0 < {T1} THEN m.pulled_at0 END AS pulled_at,
+               CASE WHEN m.chan = 0 THEN CAST(floor(m.seq * m.npb / m.doc_count) AS BIGINT)
+                    WHEN m.chan = 8 THEN NULL ELSE m.npb END AS slot,
+               CAST(NULL AS BIGINT) AS batch_no, true AS is_new
+        FROM m LEFT JOIN clbr b ON b.client_idx = m.client_idx AND b.bi = m.br_idx""")
+        got = self.count("ndocs")
+        if got != self.one("SELECT coalesce(sum(doc_count), 0) FROM jx WHERE is_new"):
+            raise RuntimeError("new documents lost a customer (a client without customers?)")
+        self.grow("document", md + got)
+        # batch numbers: the used print slots and the electronic slot of each new job, in order
+        mb = self.maxn["batch"]
+        self.x(f"""CREATE TABLE nslot AS SELECT job_idx, slot, {mb} + row_number() OVER (ORDER BY job_idx, slot) AS batch_no
+            FROM (SELECT DISTINCT job_idx, slot FROM ndocs WHERE slot IS NOT NULL)""")
+        self.x(
+            "UPDATE ndocs SET batch_no = s.batch_no FROM nslot s WHERE s.job_idx = ndocs.job_idx AND s.slot = ndocs.slot"
+        )
+        self.grow("batch", self.one("SELECT max(batch_no) FROM nslot"))
+        self.x("""CREATE TABLE alld AS
+            SELECT doc_id, document_id, job_idx, client_idx, batch_no, chan, pages, pulled, br_exp, cust_br, is_new
+            FROM odocs
+            UNION ALL BY NAME
+            SELECT doc_id, job_idx, client_idx, batch_no, chan, pages, pulled, br_exp, cust_br, is_new FROM ndocs""")
+        self.x(f"UPDATE alld SET document_id = {self.fid('document', 'doc_id')} WHERE is_new")
+        self.step(f"documents: {got:,} new, {self.count('nslot'):,} new batches")
+
+    def release_timeline(self) -> None:
+        r = self.r
+        u = lambda p: r.u(p, "job_idx")  # noqa: E731
+        self.x("""UPDATE jx SET n_print = a.n_print, n_elec = a.n_elec, n_pullch = a.n_pullch
+            FROM (SELECT job_idx,
+                         count(*) FILTER (WHERE chan = 0 AND NOT pulled) AS n_print,
+                         count(*) FILTER (WHERE chan BETWEEN 1 AND 7 AND NOT pulled) AS n_elec,
+                         count(*) FILTER (WHERE chan = 8 AND NOT pulled) AS n_pullch
+                  FROM alld GROUP BY job_idx) a
+            WHERE a.job_idx = jx.job_idx""")
+        self.x("""UPDATE jx SET ob_sched = s.sched FROM (
+                SELECT idn(job_id) AS job_idx, min(CAST(scheduled_send_date AS DATE)) AS sched FROM b0
+                WHERE batch_type = 'electronic' GROUP BY 1) s
+            WHERE s.job_idx = jx.job_idx""")
+        for sets in [
+            [
+                "n_print = coalesce(n_print, 0)",
+                "n_elec = coalesce(n_elec, 0)",
+                "n_pullch = coalesce(n_pullch, 0)",
+                f"release_at = coalesce(k_print, k_send, fut(cust_done + secs(180 + {u('rel')} * 1020), {u('f6')} * 300))",
+            ],
+            [
+                "has_print = n_print > 0",
+                "has_elec = n_elec > 0",
+                "delayed = n_elec > 0 AND (k_sched IS NOT NULL OR ob_sched IS NOT NULL OR delay_days IS NOT NULL)",
+            ],
+            [
+                "print_at = CASE WHEN has_print THEN coalesce(k_print, release_at) END",
+                "send_at = CASE WHEN has_elec THEN coalesce(k_send, fut(release_at + secs(CASE WHEN"
+                f" {u('tie')} < 0.03 THEN 0 ELSE 5 + {u('sendd')} * 55 END), {u('f7')} * 60)) END",
+            ],
+            [
+                f"sched_at = CASE WHEN delayed THEN coalesce(k_sched, fut(send_at + secs(30 + {u('schd')} * 120), 30)) END"
+            ],
+            [
+                "sched_date = CASE WHEN delayed THEN coalesce(k_sched_date, ob_sched,"
+                " local_date(send_at, std_off) + CAST(coalesce(delay_days, 1) AS INTEGER)) END"
+            ],
+        ]:
+            self.x("UPDATE jx SET " + ", ".join(sets))
+
+    def batches(self) -> None:
+        r = self.r
+        b = "batch_no"
+        # old batches of open jobs (the folder's values kept) and the new jobs' batches
+        self.x(f"""
+        CREATE TABLE bx0 AS
+        SELECT idn(o.batch_id) AS batch_no, o.batch_id, j.job_idx, o.batch_type = 'print' AS is_print,
+               coalesce(TRY_CAST(o.piece_count AS BIGINT), 0) AS pieces,
+               coalesce(TRY_CAST(o.sheet_count AS BIGINT), 0) AS sheets, o.print_facility AS facility, o.mail_class,
+               o.postage_currency, o.postage_amount AS old_postage, ts(o.released_at) AS k_rel,
+               ts(o.completed_at) AS k_comp, CAST(o.post_office_due_date AS DATE) AS k_due, ts(o.mailed_at) AS k_mailed,
+               CAST(o.scheduled_send_date AS DATE) AS k_sched, false AS is_new
+        FROM b0 o JOIN jx j ON j.job_idx = idn(o.job_id) AND NOT j.is_new
+        UNION ALL BY NAME
+        SELECT a.batch_no, a.job_idx, a.is_print, a.pieces, a.sheets,
+               CASE WHEN a.is_print THEN (CASE WHEN j.country = 'CA' THEN 'CA' ELSE 'US' END) END AS facility,
+               CASE WHEN a.is_print AND (j.kind = 'statements' OR {r.u("mc", "a.batch_no")} < 0.12) THEN 'Standard'
+                    WHEN a.is_print THEN 'First-Class' END AS mail_class,
+               CASE WHEN NOT a.is_print THEN NULL WHEN j.country = 'CA' THEN 'CAD' ELSE 'USD' END AS postage_currency,
+               true AS is_new
+        FROM (SELECT batch_no, min(job_idx) AS job_idx, max(chan) = 0 AS is_print,
+                     count(*) FILTER (WHERE NOT pulled) AS pieces,
+                     coalesce(sum((pages + 1) // 2) FILTER (WHERE NOT pulled), 0) AS sheets
+              FROM ndocs WHERE batch_no IS NOT NULL GROUP BY batch_no) a
+        JOIN jx j USING (job_idx)""")
+        self.x(f"""
+        CREATE TABLE bx AS
+        WITH a AS (
+            SELECT x.*, j.client_idx, j.std_off, j.delayed, j.sched_date, j.sched_at, j.print_at, j.send_at,
+                   CAST(row_number() OVER (PARTITION BY x.job_idx, x.is_print ORDER BY x.batch_no) - 1 AS INTEGER)
+                       AS prank
+            FROM bx0 x JOIN jx j USING (job_idx)
+        ), c AS MATERIALIZED (
+            SELECT *,
+              CASE WHEN pieces = 0 OR k_rel IS NOT NULL THEN NULL
+                   WHEN is_print THEN print_at + secs(prank * 240 + {r.u("brel", b)} * 120)
+                   WHEN delayed THEN to_utc(CAST(sched_date AS TIMESTAMP) + secs(21600 + {r.u("brel", b)} * 7200),
+                                            std_off)
+                   ELSE send_at END AS rel0
+            FROM a
+        ), d AS MATERIALIZED (
+            SELECT *, CASE WHEN pieces = 0 THEN NULL ELSE coalesce(k_rel, fut(rel0, {r.u("fb1", b)} * 600)) END
+                      AS released
+            FROM c
+        ), e AS MATERIALIZED (
+            SELECT *, coalesce(k_comp, fut(CASE WHEN is_print THEN released + secs(1800 + sheets * 0.9
+                                                                                + {r.u("bcomp", b)} * 5400)
+                                                ELSE released + secs(90 + pieces * 0.05 + {r.u("bcomp", b)} * 900) END,
+                                           {r.u("fb2", b)} * 900)) AS completed
+            FROM d
+        ), f AS MATERIALIZED (
+            SELECT *, CASE WHEN is_print THEN to_local(completed, std_off) END AS comp_local FROM e
+        ), h AS (
+            SELECT *, CAST(comp_local AS DATE) + CASE WHEN hour(comp_local) >= 14 THEN 1 ELSE 0 END AS due0 FROM f
+        ), k AS MATERIALIZED (
+            SELECT *, coalesce(k_due, due0 + CASE WHEN dayofweek(due0) = 0 THEN 1 ELSE 0 END) AS due FROM h
+        ), m AS MATERIALIZED (
+            SELECT *,
+              CASE WHEN is_print AND completed IS NOT NULL THEN greatest(
+                   to_utc(CAST(due AS TIMESTAMP) + secs(CASE WHEN {r.u("ml0", b)} < 0.12
+                                                             THEN 86400 + {r.u("ml1", b)} * 5400
+                                                             ELSE 57600 + {r.u("ml1", b)} * 25200 END), std_off),
+                   completed + INTERVAL 30 MINUTE) END AS mailed0
+            FROM k
+        )
+        SELECT * EXCLUDE (mailed0, comp_local, due0),
+          CASE WHEN is_print THEN coalesce(k_mailed, fut(mailed0, {r.u("fb3", b)} * 900)) END AS mailed,
+          CASE WHEN NOT is_print THEN NULL
+               WHEN facility = 'CA' THEN (CASE WHEN mail_class = 'Standard' THEN 0.89 ELSE 1.15 END)
+               ELSE (CASE WHEN mail_class = 'Standard' THEN 0.41 ELSE 0.62 END) END::DECIMAL(10, 2) AS rate
+        FROM m""")
+        self.x("""UPDATE jx SET comp_max = p.comp_max, due_max = p.due_max, mailed_max = p.mailed_max
+            FROM (SELECT job_idx, max(completed) AS comp_max, max(due) AS due_max, max(mailed) AS mailed_max
+                  FROM bx WHERE is_print AND pieces > 0 GROUP BY job_idx) p
+            WHERE p.job_idx = jx.job_idx""")
+        self.x("""UPDATE jx SET e_rel = e.e_rel, e_comp = e.e_comp
+            FROM (SELECT job_idx, min(released) AS e_rel, max(completed) AS e_comp
+                  FROM bx WHERE NOT is_print AND pieces > 0 GROUP BY job_idx) e
+            WHERE e.job_idx = jx.job_idx""")
+
+    def deliveries(self) -> None:
+        r, T0, T1 = self.r, self.S0, self.S1
+        d = "e.doc_id"
+        # electronic documents of open jobs once their batch is released: first attempts and retries
+        self.x(f"""
+        CREATE TABLE ndl0 AS
+        WITH e AS (
+            SELECT a.doc_id, a.document_id, a.job_idx, a.client_idx, a.chan, a.pages, a.br_exp, a.cust_br,
+                   j.e_rel, j.e_comp, s.has_sent, s.first_sent AS old_sent, s.f_id, s.f_dl, s.f_att
+            FROM alld a JOIN jx j USING (job_idx) LEFT JOIN dstate s ON s.document_id = a.document_id
+            WHERE a.chan BETWEEN 1 AND 7 AND NOT a.pulled AND j.e_rel < {T1}
+        ), b AS (
+            SELECT e.*,
+              CASE WHEN e.chan = 4 THEN 0.06 ELSE 0.008 END AS fp,
+              CASE WHEN e.chan IN (1, 7) THEN 0.025 WHEN e.chan = 4 THEN 0.0 ELSE 0.003 END AS bp,
+              {r.u("dout", d)} AS uo, {r.u("dsent", d)} AS us,
+              CASE WHEN f_dl IS NOT NULL
+                   THEN fut(f_att + secs(1200 + {r.u("dretry", d)} * 20400), {r.u("fd1", d)} * 7200)
+                   ELSE fut(e_rel + secs({r.u("att", d)} * (epoch(e_comp) - epoch(e_rel))), {r.u("fd2", d)} * 600)
+              END AS att
+            FROM e WHERE coalesce(NOT has_sent, true)
+        )
+        SELECT *, f_dl IS NOT NULL AS is_retry,
+          CASE WHEN f_dl IS NULL AND uo < fp THEN 'failed'
+               WHEN (f_dl IS NULL AND uo < fp + bp) OR (f_dl IS NOT NULL AND uo < bp) THEN 'bounced'
+               ELSE 'sent' END AS outcome0,
+          CASE WHEN outcome0 <> 'failed'
+               THEN att + secs(CASE WHEN chan = 4 THEN 30 + us * 570 ELSE 1 + us * 119 END) END AS sent
+        FROM b
+        WHERE coalesce(sent, att) < {T1}""")
+        md = self.maxn["delivery"]
+        self.x(f"""
+        CREATE TABLE ndl AS
+        SELECT CASE WHEN is_retry THEN f_dl
+                    ELSE {md} + row_number() OVER (PARTITION BY is_retry ORDER BY att, doc_id) END AS dl_no,
+               f_id, doc_id, document_id, job_idx, client_idx, chan, att AS attempted_at, sent AS sent_at,
+               outcome0 AS outcome, is_retry
+        FROM ndl0""")
+        self.grow("delivery", self.one("SELECT max(dl_no) FROM ndl WHERE NOT is_retry"))
+        # deliveries sent on the previous day that now bounce (e-mail, csv): re-sent with outcome bounced
+        self.x(f"""
+        CREATE TABLE bounce AS
+        SELECT * FROM dl_all
+        WHERE outcome = 'sent' AND sent >= {T0} - INTERVAL 1 DAY AND sent < {T0}
+          AND delivery_channel IN ('email', 'csv') AND {r.u("bounce", "dl")} < 0.0125
+          AND delivery_id NOT IN (SELECT delivery_id FROM dl_all WHERE outcome <> 'sent')
+        QUALIFY row_number() OVER (PARTITION BY delivery_id ORDER BY sent) = 1""")
+        # first successful send per electronic document, and whether every one of a job's is sent
+        self.x(f"""
+        CREATE TABLE dsent AS
+        SELECT a.job_idx, a.doc_id, a.chan, coalesce(s.first_sent, n.sent_at) AS first_sent,
+               n.sent_at AS new_sent
+        FROM alld a LEFT JOIN dstate s ON s.document_id = a.document_id
+        LEFT JOIN ndl n ON n.doc_id = a.doc_id AND n.sent_at < {T1}
+        WHERE a.chan BETWEEN 1 AND 7 AND NOT a.pulled""")
+        self.x("""UPDATE jx SET all_sent = s.all_sent, last_sent = s.last_sent
+            FROM (SELECT job_idx, bool_and(first_sent IS NOT NULL) AS all_sent, max(first_sent) AS last_sent
+                  FROM dsent GROUP BY job_idx) s
+            WHERE s.job_idx = jx.job_idx""")
+        self.step(
+            f"deliveries: {self.one('SELECT count(*) FROM ndl WHERE NOT is_retry'):,} new, "
+            f"{self.one('SELECT count(*) FROM ndl WHERE is_retry'):,} failed ones retried, "
+            f"{self.count('bounce'):,} bounces revealed"
+        )
+
+    def completion(self) -> None:
+        r = self.r
+        u = lambda p: r.u(p, "job_idx")  # noqa: E731
+        for sets in [
+            [f"pc_at = CASE WHEN has_print THEN coalesce(k_pc, fut(comp_max + secs(60 + {u('pcd')} * 240), 60)) END"],
+            [f"po_at = CASE WHEN has_print THEN coalesce(k_po, fut(pc_at + secs(300 + {u('pod')} * 2400), 300)) END"],
+            [
+                "done_at = CASE WHEN release_at IS NOT NULL AND (NOT has_elec OR coalesce(all_sent, false))"
+                " THEN greatest(release_at, print_at, send_at, sched_at, pc_at, po_at, mailed_max, e_comp, last_sent)"
+                f" + secs(120 + {u('done')} * 1080) END"
+            ],
+        ]:
+            self.x("UPDATE jx SET " + ", ".join(sets))
+
+    def events_approvals_pulls(self) -> None:
+        r, T0, T1 = self.r, self.S0, self.S1
+        me = self.maxn["event"]
+        # every step's moment; a step not in the folder is written when it falls in the day (never before an
+        # earlier step: running maximum)
+        self.x(f"""
+        CREATE TABLE nev AS
+        WITH s AS (
+            SELECT job_idx, 1 AS step, created AS t, CAST(NULL AS DATE) AS status_date FROM jx
+            UNION ALL SELECT job_idx, 2, t_pdf, NULL FROM jx
+            UNION ALL SELECT job_idx, 3, t_ready, NULL FROM jx WHERE ops
+            UNION ALL SELECT job_idx, 4, cust_req1, NULL FROM jx WHERE cust
+            UNION ALL SELECT job_idx, 5, print_at, NULL FROM jx WHERE has_print
+            UNION ALL SELECT job_idx, 6, send_at, NULL FROM jx WHERE has_elec
+            UNION ALL SELECT job_idx, 7, sched_at, sched_date FROM jx WHERE delayed
+            UNION ALL SELECT job_idx, 8, pc_at, NULL FROM jx WHERE has_print
+            UNION ALL SELECT job_idx, 9, po_at, due_max FROM jx WHERE has_print
+            UNION ALL SELECT job_idx, 10, done_at, NULL FROM jx
+        ), m AS (
+            SELECT job_idx, step, status_date,
+                   max(t) OVER (PARTITION BY job_idx ORDER BY step ROWS UNBOUNDED PRECEDING) AS event_at
+            FROM s WHERE t IS NOT NULL
+        ), n AS (
+            SELECT m.* FROM m ANTI JOIN oev o ON o.job_idx = m.job_idx AND o.step = m.step
+            WHERE m.event_at >= {T0} AND m.event_at < {T1}
+        )
+        SELECT {me} + row_number() OVER (ORDER BY event_at, job_idx, step) AS event_no, * FROM n""")
+        self.grow("event", self.one("SELECT max(event_no) FROM nev"))
+        ops = _sql_list(_OPS_STAFF)
+        ma = self.maxn["approval"]
+        self.x(f"""
+        CREATE TABLE nap0 AS
+        WITH a AS (
+            SELECT job_idx, client_idx, 'ops' AS stage, 1 AS so, 1 AS attempt, a_o1 AS approval_id, a_o1_dec AS k_dec,
+                   coalesce(a_o1_req, t_ready) AS requested_at, ops_dec1 AS decided_at,
+                   CASE WHEN ops_rej THEN 'rejected' ELSE 'approved' END AS decision
+            FROM jx WHERE ops
+            UNION ALL SELECT job_idx, client_idx, 'ops', 1, 2, a_o2, a_o2_dec, ops_req2, ops_dec2, 'approved'
+            FROM jx WHERE ops_rej
+            UNION ALL
+            SELECT job_idx, client_idx, 'customer', 2, 1, a_c1, a_c1_dec, coalesce(a_c1_req, cust_req1), cust_dec1,
+                   CASE WHEN cust_rej THEN 'rejected' ELSE 'approved' END
+            FROM jx WHERE cust
+            UNION ALL SELECT job_idx, client_idx, 'customer', 2, 2, a_c2, a_c2_dec, cust_req2, cust_dec2, 'approved'
+            FROM jx WHERE cust_rej
+        )
+        SELECT a.*,
+               CASE WHEN a.stage = 'ops' THEN {r.pick(ops, len(_OPS_STAFF), "opsby", "a.job_idx", "a.attempt")}
+                    ELSE c.approvers[1 + CAST(floor({r.u("cby", "a.job_idx", "a.attempt")} * len(c.approvers))
+                                              AS INTEGER)] END AS decided_by
+        FROM a JOIN cla c USING (client_idx)
+        WHERE (a.approval_id IS NULL AND a.requested_at < {T1})
+           OR (a.approval_id IS NOT NULL AND a.k_dec IS NULL AND a.decided_at < {T1})""")
+        self.x(f"""
+        CREATE TABLE nap AS
+        SELECT coalesce(idn(approval_id),
+                        {ma} + row_number() OVER (PARTITION BY approval_id IS NULL
+                                                  ORDER BY requested_at, job_idx, so, attempt)) AS approval_no,
+               * FROM nap0""")
+        self.grow("approval", self.one("SELECT max(approval_no) FROM nap"))
+        mp = self.maxn["pull"]
+        self.x(f"""
+        CREATE TABLE npl AS
+        SELECT {mp} + row_number() OVER (ORDER BY d.pulled_at, d.doc_id) AS pull_no, d.doc_id, d.job_idx, d.client_idx,
+               d.pulled_at,
+               c.approvers[1 + CAST(floor({r.u("pby", "d.doc_id")} * len(c.approvers)) AS INTEGER)] AS pulled_by
+        FROM ndocs d JOIN cla c ON c.client_idx = d.client_idx WHERE d.pulled""")
+        self.grow("pull", self.one("SELECT max(pull_no) FROM npl"))
+        self.step(
+            f"status events: {self.count('nev'):,}; approvals written: {self.count('nap'):,}; "
+            f"pulls: {self.count('npl'):,}"
+        )
+
+    def fees(self) -> None:
+        T0, T1 = self.S0, self.S1
+        dec = "DECIMAL(10, 2)"
+        br = "CASE WHEN c.by_branch THEN coalesce(d.br_exp, d.cust_br) END"
+        self.x(f"""
+        CREATE TABLE nfe0 AS
+        WITH pb AS (
+            SELECT d.batch_no, d.job_idx, d.client_idx, {br} AS br,
+                   sum((d.pages + 1) // 2) AS sheets, count(*) AS pieces
+            FROM alld d JOIN cl c ON c.client_idx = d.client_idx
+            WHERE d.chan = 0 AND NOT d.pulled GROUP BY ALL
+        ), el AS (
+            SELECT d.job_idx, d.client_idx, {br} AS br,
+                   CASE WHEN d.chan = 1 THEN 'email' WHEN d.chan IN (2, 3) THEN 'portal' ELSE 'other' END AS ft,
+                   CASE WHEN d.chan = 1 THEN 0.35 WHEN d.chan IN (2, 3) THEN 0.45 ELSE 0.30 END AS unit,
+                   count(*) AS qty
+            FROM alld d JOIN cl c ON c.client_idx = d.client_idx JOIN dsent s ON s.doc_id = d.doc_id
+            WHERE d.chan BETWEEN 1 AND 7 AND d.chan <> 4 AND NOT d.pulled AND s.first_sent < {T1} GROUP BY ALL
+        ), pr AS (
+            SELECT d.job_idx, d.client_idx, {br} AS br, count(*) AS qty
+            FROM alld d JOIN cl c ON c.client_idx = d.client_idx WHERE d.chan = 8 AND NOT d.pulled GROUP BY ALL
+        )
+        SELECT * FROM (
+            SELECT pb.client_idx, pb.job_idx, pb.batch_no, NULL::BIGINT AS doc_id, pb.br, 'print' AS fee_type,
+                   1 AS fo, pb.sheets AS qty, CASE WHEN bx.facility = 'CA' THEN 0.12 ELSE 0.09 END::{dec} AS unit,
+                   coalesce(bx.postage_currency, 'USD') AS currency, bx.facility, bx.completed AS fee_ts
+            FROM pb JOIN bx USING (batch_no) WHERE bx.k_comp IS NULL
+            UNION ALL
+            SELECT pb.client_idx, pb.job_idx, pb.batch_no, NULL, pb.br, 'postage', 2, pb.pieces, bx.rate,
+                   coalesce(bx.postage_currency, 'USD'), bx.facility, bx.mailed
+            FROM pb JOIN bx USING (batch_no) WHERE bx.k_mailed IS NULL
+            UNION ALL
+            SELECT el.client_idx, el.job_idx, NULL, NULL, el.br, el.ft, 3, el.qty, el.unit::{dec}, 'USD', NULL,
+                   jx.e_comp + INTERVAL 5 MINUTE
+            FROM el JOIN jx USING (job_idx)
+            UNION ALL
+            SELECT d.client_idx, d.job_idx, NULL, d.doc_id, NULL, 'fax', 4, d.pages, 0.12::{dec}, 'USD', NULL, s.new_sent
+            FROM alld d JOIN dsent s ON s.doc_id = d.doc_id WHERE d.chan = 4 AND s.new_sent IS NOT NULL
+            UNION ALL
+            SELECT pr.client_idx, pr.job_idx, NULL, NULL, pr.br, 'pull', 5, pr.qty, 0.25::{dec}, 'USD', NULL,
+                   jx.release_at + INTERVAL 10 MINUTE
+            FROM pr JOIN jx USING (job_idx)
+            UNION ALL
+            SELECT client_idx, job_idx, NULL, doc_id, NULL, 'pull', 6, 1, 0.50::{dec}, 'USD', NULL,
+                   pulled_at + INTERVAL 1 MINUTE
+            FROM ndocs WHERE pulled
+        ) WHERE fee_ts >= {T0} AND fee_ts < {T1} AND qty > 0""")
+        mf = self.maxn["fee"]
+        self.x(f"""
+        CREATE TABLE nfe AS
+        SELECT {mf} + row_number() OVER (ORDER BY fee_ts, client_idx, job_idx NULLS FIRST, fo, fee_type,
+                                         batch_no NULLS FIRST, br NULLS FIRST, doc_id NULLS FIRST) AS fee_no,
+               f.*, CAST(f.qty * f.unit AS DECIMAL(14, 2)) AS amount, local_date(f.fee_ts, c.std_off) AS fee_date
+        FROM nfe0 f JOIN cl c USING (client_idx)""")
+        self.grow("fee", self.one("SELECT max(fee_no) FROM nfe"))
+        self.step(f"fees: {self.count('nfe'):,}")
+
+    # -- output views: (sk, resent, <contract columns>) -------------------------------------------------------
+    def output_views(self) -> None:
+        T1 = self.S1
+        f = self.fid
+        cid = "c.client_id"
+
+        def shown(e: str) -> str:
+            return f"fts(CASE WHEN ({e}) < {T1} THEN ({e}) END)"
+
+        cslug = "c.slug"
+        ext = _sql_list([".txt", ".csv", ".xml", ".dat"])
+        self.outputs["file_uploads"] = f"""
+            SELECT u.file_no AS sk, u.is_old AS resent, coalesce(u.file_id, {f("file", "u.file_no")}) AS file_id,
+              {cid} AS client_id,
+              coalesce(u.old_name, {cslug} || '_' || u.kind || '_' || strftime(u.up_local, '%Y%m%d_%H%M')
+                                   || {ext}[1 + u.client_idx % 4]) AS file_name,
+              fts(u.uploaded_at) AS uploaded_at,
+              coalesce(u.old_size, CAST(CAST(coalesce(j.doc_count, 20 + floor({self.r.u("fsz0", "u.file_no")} * 400))
+                   * (700 + floor({self.r.u("fsz", "u.file_no")} * 1500)) + 2048 AS BIGINT) AS VARCHAR)) AS size_bytes,
+              {shown("u.pick_at")} AS picked_up_at,
+              CASE WHEN j.job_idx IS NOT NULL THEN {f("job", "j.job_idx")} END AS job_id
+            FROM nup u JOIN cl c USING (client_idx) LEFT JOIN nj j USING (file_no)
+            WHERE u.uploaded_at < {T1}"""
+        self.outputs["jobs"] = f"""
+            SELECT j.job_idx AS sk, false AS resent, {f("job", "j.job_idx")} AS job_id, {cid} AS client_id,
+              n.job_name, fts(j.created) AS created_at, j.ops AS ops_approval_required,
+              j.cust AS customer_approval_required
+            FROM nj j JOIN cl c USING (client_idx) JOIN nj_name n USING (job_idx)"""
+        codes = _sql_list(STATUS_CODES)
+        self.outputs["job_status_events"] = f"""
+            SELECT event_no AS sk, false AS resent, {f("event", "event_no")} AS event_id, {f("job", "job_idx")} AS job_id,
+              {codes}[step] AS status_code, fts(event_at) AS event_at, status_date
+            FROM nev"""
+        self.outputs["job_approvals"] = f"""
+            SELECT approval_no AS sk, approval_id IS NOT NULL AS resent,
+              coalesce(approval_id, {f("approval", "approval_no")}) AS approval_id, {f("job", "job_idx")} AS job_id,
+              stage AS approval_stage, fts(requested_at) AS requested_at, {shown("decided_at")} AS decided_at,
+              CASE WHEN decided_at < {T1} THEN decision END AS decision,
+              CASE WHEN decided_at < {T1} THEN decided_by END AS decided_by
+            FROM nap"""
+        self.outputs["batches"] = f"""
+            SELECT batch_no AS sk, NOT is_new AS resent, coalesce(batch_id, {f("batch", "batch_no")}) AS batch_id,
+              {f("job", "job_idx")} AS job_id, CASE WHEN is_print THEN 'print' ELSE 'electronic' END AS batch_type,
+              facility AS print_facility, {shown("released")} AS released_at,
+              CASE WHEN NOT is_print AND delayed AND sched_at < {T1} THEN coalesce(k_sched, sched_date) END
+                  AS scheduled_send_date,
+              {shown("completed")} AS completed_at,
+              CASE WHEN is_print AND completed < {T1} THEN due END AS post_office_due_date,
+              {shown("mailed")} AS mailed_at, mail_class, pieces AS piece_count,
+              CASE WHEN is_print THEN sheets END AS sheet_count,
+              coalesce(old_postage, CAST(CAST(pieces * rate AS DECIMAL(14, 2)) AS VARCHAR)) AS postage_amount,
+              postage_currency
+            FROM bx
+            WHERE is_new
+               OR (k_rel IS NULL AND released < {T1}) OR (k_comp IS NULL AND completed < {T1})
+               OR (is_print AND k_mailed IS NULL AND mailed < {T1})
+               OR (NOT is_print AND delayed AND k_sched IS NULL AND sched_at < {T1})"""
+        dnum = "CASE dtype WHEN 0 THEN 'INV-' WHEN 1 THEN 'ST-' ELSE 'CM-' END || CAST(1000000 + doc_id AS VARCHAR)"
+        self.outputs["documents"] = f"""
+            SELECT d.doc_id AS sk, false AS resent, {f("document", "d.doc_id")} AS document_id, {cid} AS client_id,
+              {f("job", "d.job_idx")} AS job_id, {f("batch", "d.batch_no")} AS batch_id, d.customer_account_id,
+              d.br_exp AS branch_code, ['invoice', 'statement', 'credit_memo'][d.dtype + 1] AS document_type,
+              {dnum} AS document_number, d.doc_date AS document_date, d.amount AS amount_due,
+              CASE WHEN c.country = 'CA' THEN 'CAD' ELSE 'USD' END AS currency, chan_name(d.chan) AS delivery_channel,
+              d.pull_class, d.pages AS page_count
+            FROM ndocs d JOIN cl c USING (client_idx)"""
+        self.outputs["document_pulls"] = f"""
+            SELECT pull_no AS sk, false AS resent, {f("pull", "pull_no")} AS pull_id, {f("job", "job_idx")} AS job_id,
+              {f("document", "doc_id")} AS document_id, fts(pulled_at) AS pulled_at, pulled_by
+            FROM npl"""
+        self.outputs["deliveries"] = f"""
+            SELECT dl_no AS sk, is_retry AS resent, coalesce(f_id, {f("delivery", "dl_no")}) AS delivery_id,
+              document_id, chan_name(chan) AS delivery_channel, fts(attempted_at) AS attempted_at,
+              {shown("sent_at")} AS sent_at, outcome
+            FROM ndl
+            UNION ALL
+            SELECT dl, true, delivery_id, document_id, delivery_channel, fts(att), fts(sent), 'bounced' FROM bounce"""
+        self.outputs["fees"] = f"""
+            SELECT fee_no AS sk, false AS resent, {f("fee", "fee_no")} AS fee_id, {cid} AS client_id,
+              {f("job", "f.job_idx")} AS job_id, {f("batch", "f.batch_no")} AS batch_id,
+              {f("document", "f.doc_id")} AS document_id, f.br AS branch_code, f.fee_type, f.qty AS quantity,
+              f.unit AS unit_price, f.amount, f.currency, f.fee_date, f.facility AS print_facility
+            FROM nfe f JOIN cl c USING (client_idx)"""
+
+    # -- write -------------------------------------------------------------------------------------------------
+    def write(self, name: str) -> dict:
+        tables: dict[str, dict] = {}
+        staged: list[tuple[Path, Path]] = []
+        try:
+            for t, cols in TABLE_COLUMNS.items():
+                tables[t] = {"rows": 0, "resent": 0, "files": 0, "bytes": 0}
+                if t not in self.outputs:
+                    continue
+                self.x(f"CREATE TABLE o_{t} AS {self.outputs[t]}")
+                rows, resent = self.con.execute(
+                    f"SELECT count(*), count(*) FILTER (WHERE resent) FROM o_{t}"
+                ).fetchone()
+                dup = self.one(f"SELECT count(*) - count(DISTINCT sk) FROM o_{t}")
+                if dup:
+                    raise RuntimeError(f"{t}: {dup} key(s) twice in the new day")
+                if rows:
+                    tdir = self.out / t
+                    tdir.mkdir(parents=True, exist_ok=True)
+                    final = tdir / name
+                    part = tdir / f".{name}.part"
+                    p = str(part).replace("'", "''")
+                    self.x(
+                        f"COPY (SELECT {', '.join(cols)} FROM o_{t} ORDER BY sk) TO '{p}' "
+                        "(FORMAT csv, HEADER, DELIMITER ',')"
+                    )
+                    staged.append((part, final))
+                    tables[t] = {"rows": int(rows), "resent": int(resent), "files": 1, "bytes": part.stat().st_size}
+                self.x(f"DROP TABLE o_{t}")
+                self.step(f"{t}: {rows:,} rows ({resent:,} re-sent)")
+            for part, final in staged:
+                part.replace(final)
+        finally:
+            for part, _ in staged:
+                if part.exists():
+                    part.unlink()
         return tables
