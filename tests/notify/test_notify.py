@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import email
 import email.policy
+import logging
 import re
 import smtplib
 import sqlite3
@@ -420,7 +421,7 @@ def test_refresh_notify_calls_run_notify_with_the_published_warehouse(
     options = refresh.RefreshOptions(
         raw_dir=tmp_path, warehouse=handmade_warehouse, dbt_vars={"as_of": "2026-03-15T12:00:00Z"}, notify=True
     )
-    refresh._notify(options, outcome)
+    refresh._notify(options, outcome, logging.getLogger("test-refresh"))
 
     assert outcome.ok, outcome.notify_message
     assert len(server.received) == ALL_MESSAGES
