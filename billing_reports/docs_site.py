@@ -66,11 +66,19 @@ def generate_docs(
         else:
             say(f"note: {warehouse} does not exist; the site will show no column types")
         say(f"dbt docs generate -> {target_path}")
-        returncode = _dbt(["docs", "generate", "--static"], raw_dir=raw_dir, warehouse=scratch, target_path=target_path)
+        from billing_reports.dbt_runner import run_dbt
+
+        result = run_dbt(
+            "docs generate",
+            raw_dir=raw_dir,
+            warehouse=scratch,
+            target_path=target_path,
+            extra_args=["--static"],
+        )
     finally:
         shutil.rmtree(scratch_dir, ignore_errors=True)
-    if returncode != 0:
-        raise RuntimeError(f"dbt docs generate failed with exit code {returncode}")
+    if not result.success:
+        raise RuntimeError(f"dbt docs generate failed with exit code {result.returncode}")
     return target_path / "index.html"
 
 
@@ -85,11 +93,7 @@ def serve_docs(*, target_path: Path, port: int, host: str = "127.0.0.1") -> int:
 
 
 def _dbt(arguments: Sequence[str], *, raw_dir: Path, warehouse: Path, target_path: Path) -> int:
-    """dbt in a child process, like ``dbt_runner.run_dbt``, for the two-word ``docs`` commands.
-
-    ``run_dbt`` passes its command as one argument and puts ``--project-dir`` right after it,
-    which the ``docs`` command group does not accept; the settings reach dbt the same way.
-    """
+    """``dbt docs serve`` in a child process that SIGTERM stops too (``run_dbt`` streams a finite run)."""
     env = dict(os.environ)
     env["BILLING_RAW_DIR"] = str(raw_dir)
     env["BILLING_WAREHOUSE"] = str(warehouse)
@@ -106,8 +110,6 @@ def _dbt(arguments: Sequence[str], *, raw_dir: Path, warehouse: Path, target_pat
         "--target-path",
         str(target_path),
     ]
-    if arguments[:2] == ["docs", "generate"]:
-        command += ["--log-path", str(target_path / "logs")]
     process = subprocess.Popen(command, cwd=settings.PROJECT_DIR, env=env, stdout=sys.stderr, stderr=sys.stderr)
     previous = _stop_on_sigterm()
     try:
