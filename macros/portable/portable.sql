@@ -75,6 +75,12 @@
     {%- if as_of is none or as_of == '' -%}
         cast({{ dbt.current_timestamp() }} as timestamp)
     {%- else -%}
+        {%- set iso_8601 = '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$' -%}
+        {%- if not modules.re.match(iso_8601, as_of | string) -%}
+            {{ exceptions.raise_compiler_error(
+                "var as_of must be an ISO 8601 timestamp such as 2026-10-31T12:00:00Z, got '" ~ as_of ~ "'"
+            ) }}
+        {%- endif -%}
         {{ billing_parse_timestamp("'" ~ as_of ~ "'") }}
     {%- endif -%}
 {%- endmacro %}
@@ -85,6 +91,11 @@
     {%- if rate is none or rate == '' -%}
         cast(null as decimal(18, 6))
     {%- else -%}
+        {%- if not modules.re.match('^[0-9]+(\.[0-9]+)?$', rate | string) or (rate | float) <= 0 -%}
+            {{ exceptions.raise_compiler_error(
+                "var cad_to_usd_rate must be a positive number such as 0.73, got '" ~ rate ~ "'"
+            ) }}
+        {%- endif -%}
         cast({{ rate | float }} as decimal(18, 6))
     {%- endif -%}
 {%- endmacro %}
