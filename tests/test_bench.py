@@ -39,6 +39,7 @@ def test_bench_writes_report_and_json_at_small_size(tmp_path):
     assert size["scan_floor_seconds"] > 0 and size["full_refresh_seconds"] > size["scan_floor_seconds"]
     assert size["peak_rss_mib"] > 0
     assert {"validate (GX + header checks)", "landing (on-run-start)", "models and tests"} <= set(size["stages"])
+    assert size["incremental_ok"] is True and size["incremental_refresh_seconds"] > 0
     pages = size["dashboard_queries"]
     assert "Billing statistics" in pages and all("error" not in timing for timing in pages.values()), pages
     text = report.read_text()
