@@ -846,20 +846,12 @@ def generate(
     return summary
 
 
-class _Gen:
-    def __init__(self, con, cfg, n_docs, seed, start, end, step):
-        self.con = con
-        self.cfg = cfg
-        self.D = int(n_docs)
-        self.r = _Rand(seed)
-        self.start = start
-        self.end = end
-        self.step = step
-        self.NOW = _sql_ts(end)
-        self.START = _sql_ts(start)
-        self.w: dict[str, int] = {}
+class _SqlSteps:
+    """What the generator and the one-more-day extension share: SQL on one connection, and ids."""
 
-    # -- helpers -------------------------------------------------------------------------------------
+    con: duckdb.DuckDBPyConnection
+    w: dict[str, int]
+
     def x(self, sql: str) -> None:
         self.con.execute(sql)
 
@@ -872,6 +864,20 @@ class _Gen:
     def fid(self, kind: str, expr: str) -> str:
         prefix, _ = ID_FORMATS[kind]
         return f"('{prefix}' || lpad(CAST({expr} AS VARCHAR), {self.w[kind]}, '0'))"
+
+
+class _Gen(_SqlSteps):
+    def __init__(self, con, cfg, n_docs, seed, start, end, step):
+        self.con = con
+        self.cfg = cfg
+        self.D = int(n_docs)
+        self.r = _Rand(seed)
+        self.start = start
+        self.end = end
+        self.step = step
+        self.NOW = _sql_ts(end)
+        self.START = _sql_ts(start)
+        self.w: dict[str, int] = {}
 
     def drop(self, *tables: str) -> None:
         for t in tables:
@@ -1851,7 +1857,7 @@ def extend_one_day(
     return summary
 
 
-class _Ext:
+class _Ext(_SqlSteps):
     """SQL for one more extract day. Old records keep their ids; ``fut(x, j)`` moves a moment that was not in
     the folder (so had not happened by its extract time T0) to T0 or later."""
 
@@ -1871,20 +1877,6 @@ class _Ext:
         self.maxn: dict[str, int] = {}
         self.w: dict[str, int] = {}
         self.outputs: dict[str, str] = {}
-
-    # -- helpers -------------------------------------------------------------------------------------------
-    def x(self, sql: str) -> None:
-        self.con.execute(sql)
-
-    def one(self, sql: str):
-        return self.con.execute(sql).fetchone()[0]
-
-    def count(self, table: str) -> int:
-        return self.one(f"SELECT count(*) FROM {table}")
-
-    def fid(self, kind: str, expr: str) -> str:
-        prefix, _ = ID_FORMATS[kind]
-        return f"('{prefix}' || lpad(CAST({expr} AS VARCHAR), {self.w[kind]}, '0'))"
 
     def src(self, table: str, files: list[Path] | None = None, dedupe: bool = True) -> str:
         """Rows of a table's files (all VARCHAR, plus ``filename``); with ``dedupe`` the latest version per key.
