@@ -846,6 +846,18 @@ def generate(
     return summary
 
 
+#: A new job's flags from its client's rules valid when it is created (upload ``u``, table ``rules``);
+#: shared by ``generate`` and ``extend_one_day`` so both apply the rules the same way.
+_JOB_RULE_FLAGS = """
+    EXISTS (SELECT 1 FROM rules r WHERE r.client_idx = u.client_idx AND r.rule_type = 'ops_approval'
+            AND r.valid_from <= u.job_at AND (r.valid_to IS NULL OR u.job_at < r.valid_to)) AS ops,
+    EXISTS (SELECT 1 FROM rules r WHERE r.client_idx = u.client_idx AND r.rule_type = 'customer_approval'
+            AND r.valid_from <= u.job_at AND (r.valid_to IS NULL OR u.job_at < r.valid_to)) AS cust,
+    (SELECT max(CAST(r.rule_value AS INTEGER)) FROM rules r WHERE r.client_idx = u.client_idx
+            AND r.rule_type = 'delay_electronic' AND r.valid_from <= u.job_at
+            AND (r.valid_to IS NULL OR u.job_at < r.valid_to)) AS delay_days"""
+
+
 class _SqlSteps:
     """What the generator and the one-more-day extension share: SQL on one connection, and ids."""
 
@@ -1110,14 +1122,7 @@ class _Gen(_SqlSteps):
         WITH a AS (
             SELECT u.file_no, u.client_idx, u.std_off, u.job_at AS created, u.kind, u.up_local,
                    c.weight, c.n_cust, c.cust_start, c.by_branch, c.n_branches, c.country, c.short,
-                   EXISTS (SELECT 1 FROM rules r WHERE r.client_idx = u.client_idx AND r.rule_type = 'ops_approval'
-                           AND r.valid_from <= u.job_at AND (r.valid_to IS NULL OR u.job_at < r.valid_to)) AS ops,
-                   EXISTS (SELECT 1 FROM rules r WHERE r.client_idx = u.client_idx
-                           AND r.rule_type = 'customer_approval'
-                           AND r.valid_from <= u.job_at AND (r.valid_to IS NULL OR u.job_at < r.valid_to)) AS cust,
-                   (SELECT max(CAST(r.rule_value AS INTEGER)) FROM rules r WHERE r.client_idx = u.client_idx
-                           AND r.rule_type = 'delay_electronic' AND r.valid_from <= u.job_at
-                           AND (r.valid_to IS NULL OR u.job_at < r.valid_to)) AS delay_days
+                   {_JOB_RULE_FLAGS}
             FROM uploads u JOIN cl c USING (client_idx)
             WHERE NOT u.stuck AND u.job_at < {NOW}
         ), b AS (
@@ -2214,14 +2219,7 @@ class _Ext(_SqlSteps):
         CREATE TABLE nj AS
         WITH a AS (
             SELECT u.file_no, u.client_idx, u.std_off, u.job_at AS created, u.kind, c.weight, c.country, c.short,
-                   EXISTS (SELECT 1 FROM rules r WHERE r.client_idx = u.client_idx AND r.rule_type = 'ops_approval'
-                           AND r.valid_from <= u.job_at AND (r.valid_to IS NULL OR u.job_at < r.valid_to)) AS ops,
-                   EXISTS (SELECT 1 FROM rules r WHERE r.client_idx = u.client_idx
-                           AND r.rule_type = 'customer_approval'
-                           AND r.valid_from <= u.job_at AND (r.valid_to IS NULL OR u.job_at < r.valid_to)) AS cust,
-                   (SELECT max(CAST(r.rule_value AS INTEGER)) FROM rules r WHERE r.client_idx = u.client_idx
-                           AND r.rule_type = 'delay_electronic' AND r.valid_from <= u.job_at
-                           AND (r.valid_to IS NULL OR u.job_at < r.valid_to)) AS delay_days
+                   {_JOB_RULE_FLAGS}
             FROM nup u JOIN cl c USING (client_idx)
             WHERE NOT u.stuck AND u.job_at < {T1}
         ), b AS (
