@@ -277,6 +277,53 @@ _CSS = """
 """
 
 
+def _delivery_counts_section(data: dict[str, Any]) -> dict[str, Any]:
+    """Items by delivery method, as both the HTML and the PDF show it."""
+    return dict(
+        headers=["Delivery method", "Documents", "Of which pulled"],
+        rows=[
+            [
+                delivery_method_label(row["delivery_method"]),
+                _text(row["document_count"]),
+                _text(row["pulled_document_count"]),
+            ]
+            for row in data["delivery_counts"]
+        ],
+        numeric={1, 2},
+        empty="No documents.",
+    )
+
+
+def _pulled_documents_section(data: dict[str, Any]) -> dict[str, Any]:
+    """The documents pulled at approval, as both the HTML and the PDF show them."""
+    return dict(
+        headers=["Document", "Type", "Customer", "Routed to", "Pulled at", "Amount due"],
+        rows=[
+            [
+                _text(row["document_number"] or row["document_id"]),
+                _text(row["document_type"]),
+                _text(row["customer_account_id"]),
+                delivery_method_label(row["delivery_channel"]),
+                _text(row["pulled_at"]),
+                _money(row["amount_due"], row["currency"]),
+            ]
+            for row in data["pulled_documents"]
+        ],
+        numeric={5},
+        empty="No documents were pulled.",
+    )
+
+
+def _fees_section(data: dict[str, Any]) -> dict[str, Any]:
+    """The job's fees per currency, as both the HTML and the PDF show them."""
+    return dict(
+        headers=["Currency", "Amount billed"],
+        rows=[[fee["currency"], _money(fee["amount"], fee["currency"])] for fee in data["fees"]],
+        numeric={1},
+        empty="No fees billed for this job." if data["is_complete"] else "Fees are shown once the job completes.",
+    )
+
+
 def _html_table(headers: list[str], rows: list[list[str]], numeric: set[int] = frozenset(), empty: str = "") -> str:
     if not rows:
         return f'<p class="empty">{html.escape(empty or "None.")}</p>'
@@ -312,21 +359,7 @@ def render_html_body(data: dict[str, Any]) -> str:
     parts.append("</tbody></table>")
 
     parts.append("<h2>Items by delivery method</h2>")
-    parts.append(
-        _html_table(
-            ["Delivery method", "Documents", "Of which pulled"],
-            [
-                [
-                    delivery_method_label(row["delivery_method"]),
-                    _text(row["document_count"]),
-                    _text(row["pulled_document_count"]),
-                ]
-                for row in data["delivery_counts"]
-            ],
-            numeric={1, 2},
-            empty="No documents.",
-        )
-    )
+    parts.append(_html_table(**_delivery_counts_section(data)))
 
     parts.append("<h2>Status timeline</h2>")
     step_rows = []
@@ -378,34 +411,10 @@ def render_html_body(data: dict[str, Any]) -> str:
     )
 
     parts.append("<h2>Pulled documents</h2>")
-    parts.append(
-        _html_table(
-            ["Document", "Type", "Customer", "Routed to", "Pulled at", "Amount due"],
-            [
-                [
-                    _text(row["document_number"] or row["document_id"]),
-                    _text(row["document_type"]),
-                    _text(row["customer_account_id"]),
-                    delivery_method_label(row["delivery_channel"]),
-                    _text(row["pulled_at"]),
-                    _money(row["amount_due"], row["currency"]),
-                ]
-                for row in data["pulled_documents"]
-            ],
-            numeric={5},
-            empty="No documents were pulled.",
-        )
-    )
+    parts.append(_html_table(**_pulled_documents_section(data)))
 
     parts.append("<h2>Fees</h2>")
-    parts.append(
-        _html_table(
-            ["Currency", "Amount billed"],
-            [[fee["currency"], _money(fee["amount"], fee["currency"])] for fee in data["fees"]],
-            numeric={1},
-            empty="No fees billed for this job." if data["is_complete"] else "Fees are shown once the job completes.",
-        )
-    )
+    parts.append(_html_table(**_fees_section(data)))
 
     parts.append(
         f"<footer>Generated {html.escape(_text(data['generated_at']))}. "
@@ -507,21 +516,7 @@ def render_pdf(data: dict[str, Any]) -> bytes:
     story.append(summary)
 
     story += [Paragraph("Items by delivery method", styles["Heading2"])]
-    story.append(
-        table(
-            ["Delivery method", "Documents", "Of which pulled"],
-            [
-                [
-                    delivery_method_label(row["delivery_method"]),
-                    _text(row["document_count"]),
-                    _text(row["pulled_document_count"]),
-                ]
-                for row in data["delivery_counts"]
-            ],
-            numeric=(1, 2),
-            empty="No documents.",
-        )
-    )
+    story.append(table(**_delivery_counts_section(data)))
 
     story += [Paragraph("Status timeline", styles["Heading2"])]
     story.append(
@@ -564,34 +559,10 @@ def render_pdf(data: dict[str, Any]) -> bytes:
     )
 
     story += [Paragraph("Pulled documents", styles["Heading2"])]
-    story.append(
-        table(
-            ["Document", "Type", "Customer", "Routed to", "Pulled at", "Amount due"],
-            [
-                [
-                    _text(row["document_number"] or row["document_id"]),
-                    _text(row["document_type"]),
-                    _text(row["customer_account_id"]),
-                    delivery_method_label(row["delivery_channel"]),
-                    _text(row["pulled_at"]),
-                    _money(row["amount_due"], row["currency"]),
-                ]
-                for row in data["pulled_documents"]
-            ],
-            numeric=(5,),
-            empty="No documents were pulled.",
-        )
-    )
+    story.append(table(**_pulled_documents_section(data)))
 
     story += [Paragraph("Fees", styles["Heading2"])]
-    story.append(
-        table(
-            ["Currency", "Amount billed"],
-            [[fee["currency"], _money(fee["amount"], fee["currency"])] for fee in data["fees"]],
-            numeric=(1,),
-            empty="No fees billed for this job." if data["is_complete"] else "Fees are shown once the job completes.",
-        )
-    )
+    story.append(table(**_fees_section(data)))
     story += [
         Spacer(1, 14),
         Paragraph(
