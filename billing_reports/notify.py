@@ -1040,6 +1040,20 @@ def run_notify(
     return result
 
 
+def _not_due(row, now) -> str | None:
+    """Why an outbox row is not to be sent now, as the counter it adds to; None when it is due.
+
+    'sending' counts as skipped: another run is on it right now, or it was recovered as delivered.
+    """
+    if row["state"] in ("sent", "sending"):
+        return "skipped"
+    if row["state"] == "dead":
+        return "dead_before"
+    if row["state"] == "failed" and row["next_attempt_at"] and _utc(row["next_attempt_at"]) > now:
+        return "waiting"
+    return None
+
+
 def _send_all(
     planned: list[PlannedMessage],
     builder: MessageBuilder,
@@ -1062,14 +1076,8 @@ def _send_all(
             continue
         if row is None:
             box.insert_pending(message, clock())
-        elif row["state"] in ("sent", "sending"):  # 'sending' here: another run is on it right now
-            counts.skipped += 1
-            continue
-        elif row["state"] == "dead":
-            counts.dead_before += 1
-            continue
-        elif row["state"] == "failed" and row["next_attempt_at"] and _utc(row["next_attempt_at"]) > clock():
-            counts.waiting += 1
+        elif skip := _not_due(row, clock()):
+            setattr(counts, skip, getattr(counts, skip) + 1)
             continue
 
         try:
@@ -1157,16 +1165,9 @@ def _dry_run(
     for message in planned:
         counts = result.counts[message.kind]
         row = known.get(message.message_id)
-        if row is not None:
-            if row["state"] in ("sent", "sending"):
-                counts.skipped += 1
-                continue
-            if row["state"] == "dead":
-                counts.dead_before += 1
-                continue
-            if row["state"] == "failed" and row["next_attempt_at"] and _utc(row["next_attempt_at"]) > clock():
-                counts.waiting += 1
-                continue
+        if row is not None and (skip := _not_due(row, clock())):
+            setattr(counts, skip, getattr(counts, skip) + 1)
+            continue
         try:
             mail = builder.build(message)
         except JobNotFound:
