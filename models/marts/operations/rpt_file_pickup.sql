@@ -102,6 +102,15 @@ processing_starts as (
 
 ),
 
+expected_pickups as (
+
+    select
+        *,
+        {{ dbt.dateadd('minute', 15, 'processing_start_at') }} as expected_pickup_by
+    from processing_starts
+
+),
+
 final as (
 
     select
@@ -109,19 +118,19 @@ final as (
         file_id,
         file_name,
         uploaded_at,
-        {{ dbt.dateadd('minute', 15, 'processing_start_at') }} as expected_pickup_by,
+        expected_pickup_by,
         picked_up_at,
         job_id,
         case
             when picked_up_at is not null then 'picked_up'
-            when {{ billing_as_of() }} > {{ dbt.dateadd('minute', 15, 'processing_start_at') }} then 'overdue'
+            when {{ billing_as_of() }} > expected_pickup_by then 'overdue'
             else 'waiting'
         end as pickup_state,
         processing_start_at,
         timed_start_rule_id,
         size_bytes,
         {{ billing_as_of() }} as as_of
-    from processing_starts
+    from expected_pickups
 
 )
 
