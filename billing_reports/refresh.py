@@ -6,7 +6,8 @@ A refresh, under a lock:
    the kernel releases the lock when a process dies, so a killed run never blocks the next);
 2. validates the landing folder (``billing_reports.validate``), moving files rejected whole to
    the quarantine folder;
-3. builds into a new file, ``<warehouse>.building-<run-id>``, with ``dbt build``;
+3. builds into a new file, ``<warehouse>.building-<run-id>``, with ``dbt build``: in full, or
+   incrementally when it can (see "Incremental builds" below);
 4. records in that file every file still in quarantine (``ops.rejected_rows``, reject_level
    ``file``; ``ops.quarantined_files``) and the run in ``ops.refresh_runs``, carrying the
    history of the published file (opened read-only) and of the run log;
@@ -18,6 +19,15 @@ A refresh, under a lock:
 Every run, published or not, is appended to ``<warehouse dir>/refresh_runs.jsonl``; each run
 logs its progress and dbt's output to ``<warehouse dir>/logs/refresh-<run-id>.log`` and keeps its
 validation report in ``<warehouse dir>/validation/<run-id>/``. See docs/refresh.md.
+
+Incremental builds. When the published warehouse was built by the same project (models, macros,
+seeds, settings: ``raw._build_state``) from the same landing folder, and every file it landed is
+still there, unchanged (name, size, modification time: ``raw._landing_signatures``) and still
+first in its table's file order, the refresh copies the published file forward as the new file
+and builds with the var ``billing_incremental``: only the new files are validated and landed, and
+the ``base_`` models re-judge only the key groups the new rows touch (plus rows waiting for a
+parent); everything downstream is rebuilt from them. Otherwise, or with ``--full``, it builds
+from nothing. Both give the same warehouse; tests/refresh/test_refresh_incremental.py proves it.
 """
 
 from __future__ import annotations
@@ -67,6 +77,8 @@ REFRESH_RUNS_COLUMNS = {
     "raw_dir": "varchar",
     "log_file": "varchar",
     "validation_report": "varchar",
+    "build_mode": "varchar",
+    "build_note": "varchar",
 }
 
 
@@ -127,6 +139,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "dbt still checks every row); 0 = every row (default 200000)",
     )
     refresh.add_argument(
+        "--full",
+        action="store_true",
+        help="rebuild from nothing, even when the published warehouse could be extended with the new files "
+        "only (by default the refresh builds incrementally when it can, and in full when it must)",
+    )
+    refresh.add_argument(
         "--no-export",
         action="store_true",
         help="do not export the published marts to Parquet (default: export to BILLING_EXPORT_DIR)",
@@ -168,6 +186,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         report_root=Path(args.report_dir).resolve() if args.report_dir else None,
         sample_rows=DEFAULT_SAMPLE_ROWS if args.sample_rows is None else args.sample_rows,
         keep_reports=args.keep_reports,
+        full=args.full,
     )
     try:
         outcome = run_refresh(options)
@@ -207,6 +226,17 @@ class RefreshOptions:
     sample_rows: int = DEFAULT_SAMPLE_ROWS
     keep_reports: int = DEFAULT_KEEP_REPORTS
     run_id: str | None = None
+    full: bool = False
+
+
+@dataclass
+class BuildPlan:
+    """How this refresh builds: ``full`` from nothing, or ``incremental`` on a copy of the published file."""
+
+    mode: str
+    reason: str
+    #: (table, file name) of the landing files the published build already landed, unchanged.
+    landed_before: set = field(default_factory=set)
 
 
 @dataclass
@@ -317,8 +347,11 @@ def _refresh_steps(options: RefreshOptions, outcome: RefreshOutcome, log: loggin
     try:
         log.info(f"refresh {outcome.run_id}: landing folder {options.raw_dir} -> {warehouse}")
         _remove_leftovers(warehouse, log)
-        _validate(options, outcome.run_id, outcome, log)
-        _build(options, building, outcome, log)
+        plan = plan_build(options)
+        record.update(build_mode=plan.mode, build_note=plan.reason)
+        log.info(f"{plan.mode} build: {plan.reason}")
+        _validate(options, outcome.run_id, outcome, log, skip=plan.landed_before)
+        _build(options, building, outcome, log, plan)
         _finish_build(options, building, outcome, log)
         outcome.previous = publish(building, warehouse)
         outcome.outcome = "published"
@@ -366,7 +399,9 @@ def _quarantine_root(options: RefreshOptions) -> Path:
     return options.quarantine_root or validate.default_quarantine_root(options.raw_dir)
 
 
-def _validate(options: RefreshOptions, run_id: str, outcome: RefreshOutcome, log: logging.Logger) -> None:
+def _validate(
+    options: RefreshOptions, run_id: str, outcome: RefreshOutcome, log: logging.Logger, *, skip: set = frozenset()
+) -> None:
     report_root = options.report_root or options.warehouse.parent / "validation"
     _prune_reports(report_root, keep=options.keep_reports - 1, log=log)
     quarantine_root = _quarantine_root(options)
@@ -379,9 +414,10 @@ def _validate(options: RefreshOptions, run_id: str, outcome: RefreshOutcome, log
         dbt_vars=options.dbt_vars,
         sample_rows=options.sample_rows,
         progress=log.info,
+        skip=skip,
     )
     outcome.record.update(
-        files_seen=len(report.files),
+        files_seen=len(report.files) + len(report.skipped),
         files_quarantined=len(report.quarantined),
         validation_report=report.json_path,
     )
@@ -402,9 +438,16 @@ def _prune_reports(report_root: Path, *, keep: int, log: logging.Logger) -> None
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _build(options: RefreshOptions, building: Path, outcome: RefreshOutcome, log: logging.Logger) -> None:
+def _build(
+    options: RefreshOptions, building: Path, outcome: RefreshOutcome, log: logging.Logger, plan: BuildPlan
+) -> None:
     from billing_reports.dbt_runner import run_dbt
 
+    dbt_vars = dict(options.dbt_vars or {})
+    if plan.mode == "incremental":
+        log.info(f"copying the published warehouse forward to {building}")
+        shutil.copyfile(options.warehouse, building)
+        dbt_vars["billing_incremental"] = True
     log.info(f"dbt build into {building}")
     # A target folder of its own, beside the warehouse: a refresh never races another build over
     # target/ (the lock serialises refreshes of one warehouse), and dbt's partial parsing can reuse
@@ -414,7 +457,7 @@ def _build(options: RefreshOptions, building: Path, outcome: RefreshOutcome, log
         "build",
         raw_dir=options.raw_dir,
         warehouse=building,
-        dbt_vars=options.dbt_vars,
+        dbt_vars=dbt_vars,
         target_path=target,
         extra_args=["--no-use-colors"],
         on_line=lambda line: log.info(f"  dbt: {line}") if line.strip() else None,
@@ -456,6 +499,7 @@ def _finish_build(options: RefreshOptions, building: Path, outcome: RefreshOutco
             outcome="published",
             finished_at=_now().isoformat(),
         )
+        _record_build_state(connection, options)
         carried = _carry_refresh_runs(connection, options.warehouse, log)
         _insert_refresh_run(connection, record)
         connection.execute("commit")
@@ -472,7 +516,7 @@ def _record_quarantined_files(connection, quarantined: list[dict]) -> None:
     """Files rejected whole appear in ``ops.rejected_rows`` (source_row 0, reject_level 'file')."""
     connection.execute(
         """
-        create table if not exists ops.quarantined_files (
+        create or replace table ops.quarantined_files (
             run_id varchar,
             source_table varchar,
             source_file varchar,
@@ -539,7 +583,8 @@ def _carry_refresh_runs(connection, warehouse: Path, log: logging.Logger) -> int
     import duckdb
 
     columns = ", ".join(f"{name} {kind}" for name, kind in REFRESH_RUNS_COLUMNS.items())
-    connection.execute(f"create table if not exists ops.refresh_runs ({columns})")
+    # Created afresh: a file copied forward already holds the history this carries over again.
+    connection.execute(f"create or replace table ops.refresh_runs ({columns})")
     if warehouse.exists():
         try:
             connection.execute(f"attach {_sql_string(warehouse)} as published (read_only)")
@@ -575,6 +620,135 @@ def _insert_refresh_run(connection, record: dict) -> None:
         f"insert into ops.refresh_runs ({', '.join(names)}) values ({placeholders})",
         [record.get(name) for name in names],
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Incremental or full
+# --------------------------------------------------------------------------------------------
+
+
+def build_state(options: RefreshOptions) -> dict:
+    """What a build's result depends on besides the landing files: the project and the landing settings.
+
+    ``code``: a digest of every file dbt reads (models, macros, seeds, tests, project and profile)
+    and of the dbt and DuckDB versions. ``settings``: the landing folder and the vars the base
+    models read (the plausible years). ``as_of`` and the exchange rate are left out on purpose:
+    only the marts read them, and an incremental build rebuilds every mart.
+    """
+    import hashlib
+    import importlib.metadata
+
+    from billing_reports.settings import PROJECT_DIR
+
+    digest = hashlib.sha256()
+    for name in ("dbt-core", "dbt-duckdb", "duckdb"):
+        digest.update(f"{name}=={importlib.metadata.version(name)}\n".encode())
+    paths = [PROJECT_DIR / "dbt_project.yml", PROJECT_DIR / "profiles.yml"]
+    for folder in ("models", "macros", "seeds", "tests/dbt"):
+        paths.extend(sorted(path for path in (PROJECT_DIR / folder).rglob("*") if path.is_file()))
+    for path in paths:
+        if path.exists() and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(PROJECT_DIR)).encode() + b"\0" + path.read_bytes() + b"\0")
+    min_year, max_year = validate.plausible_years(options.dbt_vars)
+    settings_text = json.dumps(
+        {"raw_dir": str(options.raw_dir), "min_plausible_year": min_year, "max_plausible_year": max_year},
+        sort_keys=True,
+    )
+    return {"code": digest.hexdigest(), "settings": settings_text}
+
+
+def _signature(path: Path) -> tuple[int, int]:
+    status = path.stat()
+    return status.st_size, status.st_mtime_ns
+
+
+def plan_build(options: RefreshOptions) -> BuildPlan:
+    """Incremental when the published build can be extended with the new files alone; else full, and why."""
+    import duckdb
+
+    if options.full:
+        return BuildPlan("full", "asked for with --full")
+    warehouse = options.warehouse
+    if not warehouse.exists():
+        return BuildPlan("full", "no published warehouse yet")
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as connection:
+            tables = {
+                row[0]
+                for row in connection.execute(
+                    "select table_name from duckdb_tables() where schema_name = 'raw'"
+                ).fetchall()
+            }
+            if not {"_build_state", "_landing_signatures", "_landing_files"} <= tables:
+                return BuildPlan("full", "the published warehouse does not record what it was built from")
+            state = connection.execute("select code_digest, settings from raw._build_state").fetchone()
+            landed = connection.execute(
+                """
+                select source_table, file_name, file_size, file_mtime_ns
+                from raw._landing_signatures
+                order by source_table, file_order
+                """
+            ).fetchall()
+    except duckdb.Error as error:
+        return BuildPlan("full", f"the published warehouse could not be read ({error})")
+    wanted = build_state(options)
+    if state is None or state[0] != wanted["code"]:
+        return BuildPlan("full", "the project (models, macros, seeds or versions) changed since the published build")
+    if state[1] != wanted["settings"]:
+        return BuildPlan(
+            "full", f"the landing folder or plausible years changed since the published build ({state[1]})"
+        )
+    by_table: dict[str, list[tuple]] = {}
+    for table, name, size, mtime_ns in landed:
+        by_table.setdefault(table, []).append((name, size, mtime_ns))
+    landed_before = set()
+    new_files = 0
+    for table in validate.load_table_specs():
+        files = validate.landing_files(options.raw_dir, table)
+        before = by_table.pop(table, [])
+        for position, (name, size, mtime_ns) in enumerate(before):
+            if position >= len(files) or files[position].name != name:
+                return BuildPlan(
+                    "full",
+                    f"{table}/{name}, landed by the published build, is gone or no longer in its place in file-name "
+                    "order (a file was removed, renamed, or a new file sorts before it)",
+                )
+            if _signature(files[position]) != (size, mtime_ns):
+                return BuildPlan("full", f"{table}/{name} changed since the published build")
+            landed_before.add((table, name))
+        new_files += len(files) - len(before)
+    if by_table:
+        return BuildPlan("full", f"the published build landed tables this project no longer has: {sorted(by_table)}")
+    return BuildPlan(
+        "incremental",
+        f"{new_files} new landing file(s) on top of the {len(landed_before)} the published build landed",
+        landed_before,
+    )
+
+
+def _record_build_state(connection, options: RefreshOptions) -> None:
+    """Record in the new file what it was built from, for the next refresh's ``plan_build``."""
+    state = build_state(options)
+    connection.execute("create or replace table raw._build_state (code_digest varchar, settings varchar)")
+    connection.execute("insert into raw._build_state values (?, ?)", [state["code"], state["settings"]])
+    connection.execute(
+        """
+        create or replace table raw._landing_signatures (
+            source_table varchar, file_name varchar, file_order integer, file_size bigint, file_mtime_ns bigint
+        )
+        """
+    )
+    landed = connection.execute("select source_table, source_file, file_order from raw._landing_files").fetchall()
+    for table, source_file, file_order in landed:
+        path = Path(source_file)
+        if not path.is_absolute():
+            path = options.raw_dir / table / path.name
+        with contextlib.suppress(OSError):
+            size, mtime_ns = _signature(path)
+            connection.execute(
+                "insert into raw._landing_signatures values (?, ?, ?, ?, ?)",
+                [table, path.name, file_order, size, mtime_ns],
+            )
 
 
 def _notify(options: RefreshOptions, outcome: RefreshOutcome, log: logging.Logger) -> None:

@@ -189,6 +189,8 @@ class ValidationReport:
     plausible_years: tuple[int, int] = (2000, 2100)
     files: list[FileCheck] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    #: ``table/file`` of the files not checked again: an earlier run checked and landed them, unchanged.
+    skipped: list[str] = field(default_factory=list)
     data_docs: str | None = None
     gx_error: str | None = None
     #: The GX validation results, by validated asset (a table's files, or a file rejected whole).
@@ -219,9 +221,12 @@ def validate_landing(
     sample_rows: int = DEFAULT_SAMPLE_ROWS,
     progress: Progress | None = None,
     specs: dict[str, TableSpec] | None = None,
+    skip: set | frozenset = frozenset(),
 ) -> ValidationReport:
     """Check every landing file; move the files rejected whole to quarantine (when a root is given).
 
+    ``skip`` holds ``(table, file name)`` pairs an incremental refresh already landed unchanged in the
+    published build: they were checked then, and are listed in ``report.skipped`` instead.
     Row problems are reported, not acted on: dbt rejects those rows into ``ops.rejected_rows``.
     Writes ``validation.json`` and the GX Data Docs under ``report_dir``.
     """
@@ -245,7 +250,12 @@ def validate_landing(
     header_frames: list[tuple[FileCheck, object]] = []
     with _connection() as connection:
         for table, spec in specs.items():
-            files = landing_files(raw_dir, table)
+            files = []
+            for path in landing_files(raw_dir, table):
+                if (table, path.name) in skip:
+                    report.skipped.append(f"{table}/{path.name}")
+                else:
+                    files.append(path)
             # The sample is per table: its files share it (a file gets at least its share).
             file_sample_rows = -(-sample_rows // len(files)) if sample_rows and files else 0
             for path in files:
@@ -270,7 +280,8 @@ def validate_landing(
                     check.status = "row_problems"
 
     report.files.sort(key=lambda check: (check.table, check.file_name))
-    say(f"validation: {len(report.files)} landing file(s), {len(report.quarantined)} rejected whole")
+    earlier = f" ({len(report.skipped)} more checked by an earlier run, unchanged)" if report.skipped else ""
+    say(f"validation: {len(report.files)} landing file(s){earlier}, {len(report.quarantined)} rejected whole")
     if table_frames or header_frames:
         _run_expectations(table_frames, header_frames, specs, report, report_dir, (min_year, max_year), say)
     for check in report.files_with_row_problems:

@@ -11,6 +11,16 @@
     the source YAML, so the rules live in one place (the Python validator reads the same YAML).
     `references` are checked against the parent's current rows, passed in as `parents`
     ({column: relation}); the calling model declares them with `-- depends_on`.
+
+    Incremental builds (`is_incremental()`: `billing-reports refresh` copied the published
+    warehouse forward and landed only the new files) re-judge only the key groups that can have
+    changed, and replace them (delete+insert on `_group_key`):
+      - every key that a new row carries: its versions (current / superseded) are re-ranked;
+      - every key with a row rejected for an unknown reference: its parent may have landed since.
+    Every other judgment is local to its file (row checks, exact duplicates, in-file key
+    conflicts), and a key's parent, once known, stays known while files are only added; so the
+    other rows are what a full build would make of them. Each touched group is judged from all of
+    its landed rows, exactly as a full build judges it.
 -#}
 {% macro billing_landing_rows(table_name, parents={}) %}
     {%- set node = billing_source_node(table_name) -%}
@@ -24,11 +34,47 @@
     {%- set raw_names = [] -%}
     {%- for column in columns -%}{%- do raw_names.append('_raw_' ~ column.name) -%}{%- endfor -%}
 
-with landed as (
+    {%- set key_columns = [] -%}
+    {%- for name in key -%}
+        {%- for column in columns if column.name == name -%}
+            {%- do key_columns.append(billing_parse_column(column.name, column.meta.type)) -%}
+        {%- endfor -%}
+    {%- endfor %}
+
+with
+{%- if is_incremental() %}
+
+new_keys as (
+
+    select {{ billing_row_fingerprint(key_columns) }} as _group_key
+    from {{ source('billing', table_name) }}
+    where _file_order >= {{ billing_landing_first_new_file(table_name) }}
+
+),
+
+touched_keys as (
+
+    select _group_key from new_keys
+    union
+    select _group_key from {{ this }}
+    where _row_status = 'rejected' and _reject_reason like 'unknown reference:%'
+
+),
+
+landed as (
+
+    select * from {{ source('billing', table_name) }}
+    where {{ billing_row_fingerprint(key_columns) }} in (select _group_key from touched_keys)
+
+),
+{%- else %}
+
+landed as (
 
     select * from {{ source('billing', table_name) }}
 
 ),
+{%- endif %}
 
 parsed as (
 
@@ -211,7 +257,8 @@ final as (
         _source_row,
         _row_status,
         _reject_reason,
-        _fingerprint
+        _fingerprint,
+        _group_key
     from versions
 
     union all
@@ -225,7 +272,8 @@ final as (
         _source_row,
         'duplicate' as _row_status,
         'exact duplicate of an earlier row of the same file, collapsed' as _reject_reason,
-        _fingerprint
+        _fingerprint,
+        _group_key
     from repeated_rows
     where _is_exact_duplicate
 

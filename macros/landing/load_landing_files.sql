@@ -11,24 +11,74 @@
       - rows the CSV reader cannot take (bad encoding, too many or too few fields) are recorded in
         `raw._landing_rejects` with their row and line numbers and DuckDB's reason.
     `raw._landing_files` records every file seen and what happened to it.
+
+    Incremental loads (var `billing_incremental`, set by `billing-reports refresh` when it copied the
+    published warehouse forward): the `raw` tables already hold every file of the previous build.
+    Only the files after them are landed, numbered on from the last file order; the previous build's
+    files must still be the first files of the folder, in the same order (refresh checks this, and
+    that none changed, before it chooses an incremental build). `raw._landing_runs` says, per
+    table, from which file order the rows are new in this build; the `base_` models read it.
 -#}
 {% macro load_landing_files() %}
     {% if execute and flags.WHICH in ['build', 'run', 'test', 'seed', 'snapshot', 'retry', 'show', 'docs'] %}
-        {% do run_query(billing_landing_setup_sql()) %}
+        {% set incremental = billing_landing_incremental() %}
+        {% do run_query(billing_landing_setup_sql(incremental)) %}
         {% set raw_dir = env_var('BILLING_RAW_DIR', 'data/raw') %}
         {% set summary = [] %}
         {% for node in graph.sources.values() | selectattr('source_name', 'equalto', 'billing') | sort(attribute='name') %}
-            {% set loaded = billing_load_landing_table(raw_dir, node) %}
+            {% set loaded = billing_load_landing_table(raw_dir, node, incremental) %}
             {% do summary.append(node.name ~ '=' ~ loaded) %}
         {% endfor %}
-        {% do log('Landing folder ' ~ raw_dir ~ ' loaded into raw: ' ~ summary | join(', '), info=true) %}
+        {% if incremental %}
+            {% do log('Landing folder ' ~ raw_dir ~ ' loaded into raw incrementally (new files per table): ' ~ summary | join(', '), info=true) %}
+        {% else %}
+            {% do log('Landing folder ' ~ raw_dir ~ ' loaded into raw: ' ~ summary | join(', '), info=true) %}
+        {% endif %}
     {% endif %}
     select 1
 {% endmacro %}
 
 
-{% macro billing_landing_setup_sql() %}
+{#- True when this build lands only new files on top of the raw tables of a previous build. -#}
+{% macro billing_landing_incremental() %}
+    {%- set wanted = var('billing_incremental', false) -%}
+    {%- if wanted is string -%}{%- set wanted = wanted | lower in ['true', '1', 'yes'] -%}{%- endif -%}
+    {%- if not wanted or not execute -%}{{ return(false) }}{%- endif -%}
+    {%- set found = run_query(
+        "select count(*) from duckdb_tables() where database_name = current_database() "
+        ~ "and schema_name = 'raw' and table_name in ('_landing_files', '_landing_rejects')"
+    ).columns[0].values()[0] -%}
+    {%- if found < 2 -%}
+        {{ exceptions.raise_compiler_error(
+            'var billing_incremental is set, but this warehouse has no raw._landing_files from an earlier build; '
+            ~ 'build it in full first (billing-reports refresh does so by itself)'
+        ) }}
+    {%- endif -%}
+    {{ return(true) }}
+{% endmacro %}
+
+
+{#- The first file order whose rows are new in this build (1 = every row is new). -#}
+{% macro billing_landing_first_new_file(table_name) %}
+    {%- if not execute -%}{{ return(1) }}{%- endif -%}
+    {%- set found = run_query(
+        "select first_new_file_order from raw._landing_runs where source_table = '" ~ table_name ~ "'"
+    ).columns[0].values() -%}
+    {{ return(found[0] if found | length > 0 else 1) }}
+{% endmacro %}
+
+
+{% macro billing_landing_setup_sql(incremental=false) %}
     create schema if not exists raw;
+    create or replace table raw._landing_runs (
+        source_table varchar,
+        load_mode varchar,
+        first_new_file_order integer,
+        files_new integer
+    );
+    {%- if incremental %}
+    select 1;
+    {%- else %}
     create or replace table raw._landing_files (
         source_table varchar,
         source_file varchar,
@@ -47,6 +97,7 @@
         reason varchar,
         raw_record varchar
     );
+    {%- endif %}
 {% endmacro %}
 
 
@@ -60,7 +111,7 @@
 {%- endmacro %}
 
 
-{% macro billing_load_landing_table(raw_dir, node) %}
+{% macro billing_load_landing_table(raw_dir, node, incremental=false) %}
     {% set table = node.name %}
     {% set columns = node.columns.keys() | list %}
     {% set create_sql %}
@@ -71,7 +122,16 @@
             _source_row bigint
         )
     {% endset %}
-    {% do run_query(create_sql) %}
+    {% set landed_before = [] %}
+    {% if incremental %}
+        {% set landed_before = run_query(
+            "select source_file from raw._landing_files where source_table = " ~ billing_sql_string(table)
+            ~ " order by file_order"
+        ).columns[0].values() | list %}
+        {% do run_query(create_sql | replace('create or replace table', 'create table if not exists')) %}
+    {% else %}
+        {% do run_query(create_sql) %}
+    {% endif %}
 
     {% set folder = raw_dir ~ '/' ~ table %}
     {% set files_sql %}
@@ -82,11 +142,22 @@
         from glob({{ billing_sql_string(folder ~ '/*.csv.gz') }})
         order by file_name, file
     {% endset %}
-    {% set files = run_query(files_sql).columns[0].values() %}
-    {% set ns = namespace(rows=0) %}
+    {% set files = run_query(files_sql).columns[0].values() | list %}
+    {% if files[:landed_before | length] != landed_before %}
+        {{ exceptions.raise_compiler_error(
+            'landing folder ' ~ folder ~ ' no longer starts with the files of the previous build, in order; '
+            ~ 'an incremental load cannot add to it: rebuild in full (billing-reports refresh --full)'
+        ) }}
+    {% endif %}
+    {% set first_new = landed_before | length + 1 %}
+    {% do run_query(
+        'insert into raw._landing_runs values (' ~ billing_sql_string(table) ~ ', '
+        ~ billing_sql_string('append' if incremental else 'full') ~ ', ' ~ first_new ~ ', '
+        ~ (files | length - landed_before | length) ~ ')'
+    ) %}
 
-    {% for file in files %}
-        {% set file_order = loop.index %}
+    {% for file in files[first_new - 1:] %}
+        {% set file_order = first_new - 1 + loop.index %}
         {% set header = run_query('describe select * from read_csv(' ~ billing_sql_string(file) ~ ', ' ~ billing_csv_options() ~ ')').columns[0].values() | list %}
         {% set missing = [] %}
         {% for column in columns %}
@@ -170,5 +241,5 @@
             {% do run_query(status_sql) %}
         {% endif %}
     {% endfor %}
-    {{ return(files | length) }}
+    {{ return(files | length - landed_before | length) }}
 {% endmacro %}

@@ -1,3 +1,4 @@
+{{ config(full_refresh=not var('billing_incremental', false)) }}
 {{ billing_landing_rows(
     'document_pulls',
     parents={
