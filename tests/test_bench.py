@@ -40,6 +40,8 @@ def test_bench_writes_report_and_json_at_small_size(tmp_path):
     assert size["peak_rss_mib"] > 0
     assert {"validate (GX + header checks)", "landing (on-run-start)", "models and tests"} <= set(size["stages"])
     assert size["incremental_ok"] is True and size["incremental_refresh_seconds"] > 0
+    assert size["incremental_modes"] == ["incremental"]
+    assert "copy the published file forward (incremental)" in size["incremental_stages"]
     pages = size["dashboard_queries"]
     assert "Billing statistics" in pages and all("error" not in timing for timing in pages.values()), pages
     text = report.read_text()
