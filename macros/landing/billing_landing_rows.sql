@@ -34,37 +34,34 @@
     {%- set raw_names = [] -%}
     {%- for column in columns -%}{%- do raw_names.append('_raw_' ~ column.name) -%}{%- endfor -%}
 
-    {%- set key_columns = [] -%}
-    {%- for name in key -%}
-        {%- for column in columns if column.name == name -%}
-            {%- do key_columns.append(billing_parse_column(column.name, column.meta.type)) -%}
-        {%- endfor -%}
-    {%- endfor %}
 
 with
 {%- if is_incremental() %}
 
-new_keys as (
+touched_rows as (
 
-    select {{ billing_row_fingerprint(key_columns) }} as _group_key
-    from {{ source('billing', table_name) }}
-    where _file_order >= {{ billing_landing_first_new_file(table_name) }}
-
-),
-
-touched_keys as (
-
-    select _group_key from new_keys
-    union
-    select _group_key from {{ this }}
-    where _row_status = 'rejected' and _reject_reason like 'unknown reference:%'
+    -- Rows landed by earlier builds whose key group must be judged again (raw._touched_*,
+    -- written by the loader); the base table knows each landed row's group.
+    select _source_file, _source_row
+    from {{ this }}
+    where _group_key in (select _group_key from raw._touched_{{ table_name }})
 
 ),
 
 landed as (
 
     select * from {{ source('billing', table_name) }}
-    where {{ billing_row_fingerprint(key_columns) }} in (select _group_key from touched_keys)
+    where _file_order >= {{ billing_landing_first_new_file(table_name) }}
+
+    union all
+
+    select landed_before.*
+    from {{ source('billing', table_name) }} as landed_before
+    inner join touched_rows
+        on
+            landed_before._source_file = touched_rows._source_file
+            and landed_before._source_row = touched_rows._source_row
+    where landed_before._file_order < {{ billing_landing_first_new_file(table_name) }}
 
 ),
 {%- else %}

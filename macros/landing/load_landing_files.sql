@@ -30,6 +30,9 @@
             {% do summary.append(node.name ~ '=' ~ loaded) %}
         {% endfor %}
         {% if incremental %}
+            {% for node in graph.sources.values() | selectattr('source_name', 'equalto', 'billing') | sort(attribute='name') %}
+                {% do run_query(billing_touched_keys_sql(node)) %}
+            {% endfor %}
             {% do log('Landing folder ' ~ raw_dir ~ ' loaded into raw incrementally (new files per table): ' ~ summary | join(', '), info=true) %}
         {% else %}
             {% do log('Landing folder ' ~ raw_dir ~ ' loaded into raw: ' ~ summary | join(', '), info=true) %}
@@ -55,6 +58,59 @@
         ) }}
     {%- endif -%}
     {{ return(true) }}
+{% endmacro %}
+
+
+{#-
+    `raw._touched_<table>`: the key groups (`_group_key`) of one table that an incremental build
+    must judge again: every key a new row carries, and every key with a row the previous build
+    rejected for an unknown reference (its parent may have landed since). Written after landing,
+    before any model runs (the `base_` table is still the previous build's); the `base_` models
+    replace these groups, and the incremental models downstream derive the documents they must
+    recompute from them. `billing_drop_touched_keys` (on-run-end) removes them.
+-#}
+{% macro billing_touched_keys_sql(node) %}
+    {%- set table = node.name -%}
+    {%- set columns = node.columns.values() | list -%}
+    {%- set key_columns = [] -%}
+    {%- for name in node.meta.key -%}
+        {%- for column in columns if column.name == name -%}
+            {%- do key_columns.append(billing_parse_column(column.name, column.meta.type)) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {%- set base = billing_base_relation(table) -%}
+    create or replace table raw._touched_{{ table }} as
+    select {{ billing_row_fingerprint(key_columns) }} as _group_key
+    from raw.{{ table }}
+    where _file_order >= {{ billing_landing_first_new_file(table) }}
+    {%- if base is not none %}
+    union
+    select _group_key from {{ base }}
+    where _row_status = 'rejected' and _reject_reason like 'unknown reference:%'
+    {%- endif %}
+{% endmacro %}
+
+
+{#- The existing `base_billing__<table>` relation, or none. -#}
+{% macro billing_base_relation(table) %}
+    {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.name == 'base_billing__' ~ table -%}
+        {{ return(adapter.get_relation(database=node.database, schema=node.schema, identifier=node.alias)) }}
+    {%- endfor -%}
+    {{ return(none) }}
+{% endmacro %}
+
+
+{% macro billing_drop_touched_keys() %}
+    {% if execute and flags.WHICH in ['build', 'run'] %}
+        {% set found = run_query(
+            "select table_name from duckdb_tables() where database_name = current_database() "
+            ~ "and schema_name = 'raw' and starts_with(table_name, '_touched_')"
+        ).columns[0].values() %}
+        {% for table_name in found %}
+            {% do run_query('drop table raw.' ~ table_name) %}
+        {% endfor %}
+    {% endif %}
+    select 1
 {% endmacro %}
 
 
@@ -242,4 +298,32 @@
         {% endif %}
     {% endfor %}
     {{ return(files | length - landed_before | length) }}
+{% endmacro %}
+
+
+{#-
+    The documents whose `int_documents_classified` / `fct_documents` row an incremental build must
+    compute again: documents in a key group the build re-judged (`raw._touched_documents`), the
+    documents of re-judged pulls (every version: a re-sent pull may name another document), and
+    the documents of re-judged customers (their branch, R8). The base relations are looked up, not
+    ref'd: the calling models already depend on them through the `stg_` views.
+-#}
+{% macro billing_touched_documents() %}
+    select document_id from {{ billing_base_relation('documents') }}
+    where _group_key in (select _group_key from raw._touched_documents)
+    union
+    select document_id from {{ billing_base_relation('document_pulls') }}
+    where _group_key in (select _group_key from raw._touched_document_pulls)
+    union
+    select current_documents.document_id
+    from {{ billing_base_relation('documents') }} as current_documents
+    inner join (
+        select distinct client_id, customer_account_id
+        from {{ billing_base_relation('customers') }}
+        where _group_key in (select _group_key from raw._touched_customers)
+    ) as touched_customers
+        on
+            current_documents.client_id = touched_customers.client_id
+            and current_documents.customer_account_id = touched_customers.customer_account_id
+    where current_documents._row_status = 'current'
 {% endmacro %}

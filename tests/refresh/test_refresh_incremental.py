@@ -67,6 +67,16 @@ def _first_document(raw: Path) -> dict:
     return row
 
 
+def _first_row(raw: Path, table: str, **match: str) -> dict:
+    """The first generated row of ``table`` (whose columns equal ``match``)."""
+    for path in sorted((raw / table).glob("2026-*.csv")):
+        with open(path, newline="", encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                if all(row[column] == value for column, value in match.items()):
+                    return row
+    raise AssertionError(f"no generated {table} row with {match}")
+
+
 def _document(raw: Path, document_id: str, **values: str) -> dict:
     row = {**_first_document(raw), "document_id": document_id, "document_number": f"INV-{document_id}"}
     if document_id == "D000000001":
@@ -111,6 +121,24 @@ def _bad_rows_day_0(raw: Path) -> None:
 
 
 def _bad_rows_day_1(raw: Path) -> None:
+    first = _first_document(raw)
+    # D000000001's customer moves to branch LATE (D000000001 has no branch of its own: R8).
+    customer = _first_row(
+        raw, "customers", client_id=first["client_id"], customer_account_id=first["customer_account_id"]
+    )
+    _write(raw, "customers", "2026-10-11x-late.csv", [{**customer, "branch_code": "LATE"}])
+    # The first pull is corrected to another document, and D000000001 is pulled.
+    pull = _first_row(raw, "document_pulls")
+    other = _first_row(raw, "documents", document_id="D000000003")
+    _write(
+        raw,
+        "document_pulls",
+        "2026-10-11x-late.csv",
+        [
+            {**pull, "document_id": "D000000003", "job_id": other["job_id"]},
+            {**pull, "pull_id": "P9000001", "document_id": "D000000001", "job_id": first["job_id"]},
+        ],
+    )
     _write(
         raw,
         "jobs",
@@ -197,10 +225,10 @@ def test_the_second_refresh_was_incremental_and_the_check_was_full(story):
         "incremental",
         "full",
     )
-    assert second.record["build_note"].startswith(f"{len(story['new_files']) + 2} new landing file(s)")
+    assert second.record["build_note"].startswith(f"{len(story['new_files']) + 4} new landing file(s)")
     # Only the new files were validated again.
     report = json.loads(Path(second.validation_report).read_text())
-    assert len(report["files"]) == len(story["new_files"]) + 2
+    assert len(report["files"]) == len(story["new_files"]) + 4
     assert len(report["skipped"]) == first.record["files_seen"]
 
 
@@ -232,6 +260,25 @@ def test_incremental_refresh_gives_exactly_the_full_rebuild(story):
         assert compared >= 60
     finally:
         connection.close()
+
+
+def test_documents_whose_pull_or_customer_changed_are_recomputed(story):
+    raw = story["raw"]
+    moved_from = _first_row(raw, "document_pulls", pull_id="P0000001")["document_id"]
+    with duckdb.connect(str(story["incremental"]), read_only=True) as connection:
+        rows = dict(
+            connection.execute(
+                """
+                select document_id, (branch_code, branch_source, is_pulled, delivery_method, pull_class)
+                from marts.fct_documents where document_id in ('D000000001', 'D000000003', ?)
+                """,
+                [moved_from],
+            ).fetchall()
+        )
+    assert rows["D000000001"] == ("LATE", "customer", True, "pull", "T")
+    assert rows["D000000003"][2:] == (True, "pull", "T")
+    if moved_from not in {"D000000001", "D000000003"}:
+        assert rows[moved_from][2] is False
 
 
 def test_rows_waiting_for_a_late_job_are_accepted_once_it_lands(story):

@@ -1,4 +1,13 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='document_id',
+    on_schema_change='fail',
+    full_refresh=not var('billing_incremental', false),
+) }}
 -- One row per document with its delivery method (R1) and branch (R8), computed once for every report.
+-- Incremental refreshes recompute only the documents whose inputs they touched
+-- (billing_touched_documents, macros/landing/load_landing_files.sql); full builds all of them.
 with documents as (
 
     select
@@ -17,6 +26,9 @@ with documents as (
         pull_class,
         page_count
     from {{ ref('stg_billing__documents') }}
+    {%- if is_incremental() %}
+    where document_id in ({{ billing_touched_documents() }})
+    {%- endif %}
 
 ),
 

@@ -1,17 +1,51 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='document_id',
+    on_schema_change='fail',
+    full_refresh=not var('billing_incremental', false),
+) }}
 -- One row per document: its delivery method (R1), branch (R8) and its job's completion (R2, R3).
-with documents as (
-
-    select * from {{ ref('int_documents_classified') }}
-
-),
-
-jobs_completed as (
+-- Incremental refreshes recompute only the documents whose inputs they touched and the documents
+-- of jobs whose completion is no longer what this table holds; full builds all of them.
+with jobs_completed as (
 
     select
         job_id,
         job_completed_at,
         job_complete_date
     from {{ ref('int_jobs_completed') }}
+
+),
+{%- if is_incremental() %}
+
+stored_completions as (
+
+    select distinct
+        job_id,
+        job_completed_at,
+        job_complete_date
+    from {{ this }}
+
+),
+
+changed_jobs as (
+
+    select job_id from (select * from jobs_completed except select * from stored_completions) as now_different
+    union
+    select job_id from (select * from stored_completions except select * from jobs_completed) as was_different
+
+),
+{%- endif %}
+
+documents as (
+
+    select * from {{ ref('int_documents_classified') }}
+    {%- if is_incremental() %}
+    where
+        document_id in ({{ billing_touched_documents() }})
+        or job_id in (select changed_jobs.job_id from changed_jobs)
+    {%- endif %}
 
 ),
 
