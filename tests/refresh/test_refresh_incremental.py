@@ -58,15 +58,6 @@ def _write(raw: Path, table: str, name: str, rows: list[dict]) -> None:
             writer.writerow({column: row.get(column, "") for column in columns})
 
 
-def _first_document(raw: Path) -> dict:
-    """D000000001 as the generator wrote it: the hand-written documents are versions of it."""
-    first_file = min((raw / "documents").glob("2026-*.csv"))
-    with open(first_file, newline="", encoding="utf-8") as handle:
-        row = next(csv.DictReader(handle))
-    assert row["document_id"] == "D000000001"
-    return row
-
-
 def _first_row(raw: Path, table: str, **match: str) -> dict:
     """The first generated row of ``table`` (whose columns equal ``match``)."""
     for path in sorted((raw / table).glob("2026-*.csv")):
@@ -75,6 +66,11 @@ def _first_row(raw: Path, table: str, **match: str) -> dict:
                 if all(row[column] == value for column, value in match.items()):
                     return row
     raise AssertionError(f"no generated {table} row with {match}")
+
+
+def _first_document(raw: Path) -> dict:
+    """D000000001 as the generator wrote it: the hand-written documents are versions of it."""
+    return _first_row(raw, "documents", document_id="D000000001")
 
 
 def _document(raw: Path, document_id: str, **values: str) -> dict:
