@@ -9,9 +9,11 @@ The story, on generated data (10 extract days) with hand-written bad rows on top
              -> `refresh` (full: nothing is published yet)
     day 1    the generator's next extract day (`extend_one_day`: new jobs, re-sent batches and
              deliveries, progressed jobs), plus files that land job J9000001 at last, re-send
-             D000000001 once more and add a negative page count
-             -> `refresh` (incremental: the published file is copied forward, 2 of every table's
-             files are new at most)
+             D000000001 once more, move a customer to another branch, correct a pull to another
+             document, add a negative page count and a fees file whose header lacks columns
+             (quarantined)
+             -> `refresh` (incremental: the published file is copied forward, and only the
+             day's files are validated and landed)
     check    a full `refresh --full` of the same folder into another warehouse: every table and
              view of every schema must hold the same rows (EXCEPT ALL both ways), and the rows
              waiting for J9000001 must have been accepted once it landed.
@@ -123,6 +125,8 @@ def _bad_rows_day_1(raw: Path) -> None:
         raw, "customers", client_id=first["client_id"], customer_account_id=first["customer_account_id"]
     )
     _write(raw, "customers", "2026-10-11x-late.csv", [{**customer, "branch_code": "LATE"}])
+    # A file whose header lacks a column: rejected whole and quarantined by the incremental refresh.
+    (raw / "fees" / "2026-10-11y-bad-header.csv").write_text("fee_id,document_id\nF9000001,D000000001\n")
     # The first pull is corrected to another document, and D000000001 is pulled.
     pull = _first_row(raw, "document_pulls")
     other = _first_row(raw, "documents", document_id="D000000003")
@@ -221,11 +225,17 @@ def test_the_second_refresh_was_incremental_and_the_check_was_full(story):
         "incremental",
         "full",
     )
-    assert second.record["build_note"].startswith(f"{len(story['new_files']) + 4} new landing file(s)")
+    assert second.record["build_note"].startswith(f"{len(story['new_files']) + 5} new landing file(s)")
     # Only the new files were validated again.
     report = json.loads(Path(second.validation_report).read_text())
-    assert len(report["files"]) == len(story["new_files"]) + 4
+    assert len(report["files"]) == len(story["new_files"]) + 5
     assert len(report["skipped"]) == first.record["files_seen"]
+    assert [entry["reason"].split(":")[0] for entry in second.quarantined] == ["fees/2026-10-11y-bad-header.csv"]
+    with duckdb.connect(str(story["incremental"]), read_only=True) as connection:
+        recorded = connection.execute(
+            "select source_table, source_row, reject_level from ops.rejected_rows where source_file like '%bad-header%'"
+        ).fetchall()
+    assert recorded == [("fees", 0, "file")]
 
 
 def test_incremental_refresh_gives_exactly_the_full_rebuild(story):
