@@ -351,7 +351,20 @@ def _refresh_steps(options: RefreshOptions, outcome: RefreshOutcome, log: loggin
         record.update(build_mode=plan.mode, build_note=plan.reason)
         log.info(f"{plan.mode} build: {plan.reason}")
         _validate(options, outcome.run_id, outcome, log, skip=plan.landed_before)
-        _build(options, building, outcome, log, plan)
+        try:
+            _build(options, building, outcome, log, plan)
+        except RefreshFailed as error:
+            if plan.mode != "incremental" or _only_data_tests_failed(outcome.failures):
+                raise
+            # Not the data: the incremental path itself failed (a model or hook error). Do not
+            # leave the schedule stuck on it; a full build does not depend on the published file.
+            log.warning(f"the incremental build failed ({error}); rebuilding in full")
+            _remove_database(building)
+            first = (outcome.failures or [str(error)])[0].splitlines()[0]
+            plan = BuildPlan("full", f"the incremental build failed ({first}); rebuilt in full")
+            record.update(build_mode=plan.mode, build_note=plan.reason, dbt_failures=None)
+            outcome.failures = []
+            _build(options, building, outcome, log, plan)
         _finish_build(options, building, outcome, log)
         outcome.previous = publish(building, warehouse)
         outcome.outcome = "published"
@@ -476,6 +489,11 @@ def _build(
         raise RefreshFailed(f"dbt build failed ({len(outcome.failures)} failure(s))")
     if not building.exists():
         raise RefreshFailed(f"dbt reported success but wrote no {building}")
+
+
+def _only_data_tests_failed(failures: list[str]) -> bool:
+    """True when every failure is a data or unit test (``test.`` / ``unit_test.`` nodes): the data, not the build."""
+    return bool(failures) and all(failure.startswith(("test.", "unit_test.")) for failure in failures)
 
 
 def _finish_build(options: RefreshOptions, building: Path, outcome: RefreshOutcome, log: logging.Logger) -> None:

@@ -59,6 +59,42 @@ def test_failing_error_test_does_not_publish_and_removes_the_half_built_file(lan
     assert "untouched" in outcome.summary()
 
 
+def _incremental_build_failing(landing, monkeypatch, failures: list[str]) -> tuple[refresh.RefreshOutcome, list]:
+    """A refresh whose plan is incremental and whose every dbt build fails; the builds it tried."""
+    calls = []
+
+    def failing_build(command, *, raw_dir, warehouse, dbt_vars=None, **options):
+        calls.append("incremental" if (dbt_vars or {}).get("billing_incremental") else "full")
+        failure = failures[0] if calls[-1] == "incremental" else "test.billing_reports.some_test: fail: Got 1 result"
+        return DbtResult(success=False, returncode=1, failures=[failure], results=[{"node": "x", "status": "error"}])
+
+    monkeypatch.setattr(refresh, "plan_build", lambda options: refresh.BuildPlan("incremental", "2 new file(s)"))
+    monkeypatch.setattr("billing_reports.dbt_runner.run_dbt", failing_build)
+    outcome = refresh.run_refresh(refresh.RefreshOptions(raw_dir=landing["raw"], warehouse=landing["warehouse"]))
+    return outcome, calls
+
+
+def test_an_incremental_build_that_fails_in_a_model_is_retried_in_full(landing, monkeypatch):
+    error = "model.billing_reports.base_billing__documents: error: Binder Error: something the incremental path broke"
+    outcome, calls = _incremental_build_failing(landing, monkeypatch, [error])
+
+    assert calls == ["incremental", "full"]
+    assert outcome.outcome == "failed"  # the full build's own (test) failure
+    assert outcome.record["build_mode"] == "full"
+    assert outcome.record["build_note"] == f"the incremental build failed ({error}); rebuilt in full"
+    assert outcome.failures == ["test.billing_reports.some_test: fail: Got 1 result"]
+    assert _marker(landing["warehouse"]) == [("published before",)]
+
+
+def test_an_incremental_build_whose_data_tests_fail_is_not_retried(landing, monkeypatch):
+    failure = "test.billing_reports.assert_landing_rows_all_accounted_for: fail: Got 1 result"
+    outcome, calls = _incremental_build_failing(landing, monkeypatch, [failure])
+
+    assert calls == ["incremental"]
+    assert outcome.outcome == "failed" and outcome.record["build_mode"] == "incremental"
+    assert outcome.failures == [failure]
+
+
 def test_refresh_exits_with_code_3_while_another_holds_the_lock(landing, capsys):
     with refresh.warehouse_lock(landing["warehouse"], "refresh 20260301T000000Z-test"):
         code = cli.main(["refresh", "--raw-dir", str(landing["raw"]), "--warehouse", str(landing["warehouse"])])
