@@ -138,10 +138,7 @@ def bench_size(size: int, out: Path, runs: int, query_runs: int) -> dict:
             f"full refresh {run + 1}/{runs}: {refreshes[-1]['seconds']:.1f}s, peak RSS {refreshes[-1]['peak_rss_mib']:.0f} MiB"
         )
     refresh_seconds = statistics.median(r["seconds"] for r in refreshes)
-    stages = {
-        stage: statistics.median(r["stages"].get(stage, 0.0) for r in refreshes)
-        for stage in sorted({key for r in refreshes for key in r["stages"]})
-    }
+    stages = _median_stages(refreshes)
     warehouse = out / "scratch" / f"warehouse-{size}" / "billing.duckdb"
     queries = dashboard_queries(warehouse, query_runs)
     incremental = refresh_after_one_more_day(
@@ -180,6 +177,14 @@ def bench_size(size: int, out: Path, runs: int, query_runs: int) -> dict:
     }
 
 
+def _median_stages(refreshes: list[dict]) -> dict:
+    """Each stage's median seconds over several refreshes (a stage a run lacks counts as 0)."""
+    return {
+        stage: statistics.median(run["stages"].get(stage, 0.0) for run in refreshes)
+        for stage in sorted({key for run in refreshes for key in run["stages"]})
+    }
+
+
 def refresh_after_one_more_day(raw: Path, extended: Path, warehouse: Path, days: int = 1) -> dict:
     """The scheduled case: one more extract day lands, and ``refresh`` runs on the published warehouse.
 
@@ -211,10 +216,7 @@ def refresh_after_one_more_day(raw: Path, extended: Path, warehouse: Path, days:
         "seconds": statistics.median(run["seconds"] for run in measured),
         "runs": [run["seconds"] for run in measured],
         "modes": [run.get("build_mode") for run in measured],
-        "stages": {
-            stage: statistics.median(run["stages"].get(stage, 0.0) for run in measured)
-            for stage in sorted({key for run in measured for key in run["stages"]})
-        },
+        "stages": _median_stages(measured),
         "new_files": round(statistics.median(new_files)),
     }
 

@@ -24,6 +24,7 @@ import pytest
 
 from billing_reports.settings import PROJECT_DIR
 from tests.fixtures.handmade import AS_OF, CAD_TO_USD_RATE, write_handmade_landing
+from tests.row_differences import rows_only_in_each
 
 DOCS = PROJECT_DIR / "docs" / "analysts.md"
 HANDMADE_VARS = {"as_of": AS_OF, "cad_to_usd_rate": CAD_TO_USD_RATE}
@@ -157,8 +158,7 @@ def test_parquet_export_matches_every_public_model_row_for_row(handmade_warehous
             parquet = f"read_parquet('{out / model}/**/*.parquet', hive_partitioning = {str(bool(key)).lower()})"
             exported = f"select * exclude ({key}) from {parquet}" if key else f"select * from {parquet}"
             published = f'select * from warehouse.marts."{model}"'
-            missing = connection.execute(f"select count(*) from ({published} except all {exported})").fetchone()[0]
-            extra = connection.execute(f"select count(*) from ({exported} except all {published})").fetchone()[0]
+            missing, extra = rows_only_in_each(connection, published, exported)
             assert (missing, extra) == (0, 0), model
     finally:
         connection.close()

@@ -34,9 +34,9 @@
     {%- set raw_names = [] -%}
     {%- for column in columns -%}{%- do raw_names.append('_raw_' ~ column.name) -%}{%- endfor -%}
 
-
 with
 {%- if is_incremental() %}
+{%- set first_new_file = billing_landing_first_new_file(table_name) %}
 
 touched_rows as (
 
@@ -51,7 +51,7 @@ touched_rows as (
 landed as (
 
     select * from {{ source('billing', table_name) }}
-    where _file_order >= {{ billing_landing_first_new_file(table_name) }}
+    where _file_order >= {{ first_new_file }}
 
     union all
 
@@ -61,7 +61,7 @@ landed as (
         on
             landed_before._source_file = touched_rows._source_file
             and landed_before._source_row = touched_rows._source_row
-    where landed_before._file_order < {{ billing_landing_first_new_file(table_name) }}
+    where landed_before._file_order < {{ first_new_file }}
 
 ),
 {%- else %}

@@ -28,11 +28,9 @@
         {% for node in graph.sources.values() | selectattr('source_name', 'equalto', 'billing') | sort(attribute='name') %}
             {% set loaded = billing_load_landing_table(raw_dir, node, incremental) %}
             {% do summary.append(node.name ~ '=' ~ loaded) %}
+            {% if incremental %}{% do run_query(billing_touched_keys_sql(node)) %}{% endif %}
         {% endfor %}
         {% if incremental %}
-            {% for node in graph.sources.values() | selectattr('source_name', 'equalto', 'billing') | sort(attribute='name') %}
-                {% do run_query(billing_touched_keys_sql(node)) %}
-            {% endfor %}
             {% do log('Landing folder ' ~ raw_dir ~ ' loaded into raw incrementally (new files per table): ' ~ summary | join(', '), info=true) %}
         {% else %}
             {% do log('Landing folder ' ~ raw_dir ~ ' loaded into raw: ' ~ summary | join(', '), info=true) %}

@@ -27,6 +27,7 @@ import duckdb
 import pytest
 
 from billing_reports.refresh import Locked, lock_path, warehouse_lock
+from tests.row_differences import rows_only_in_each
 
 BASE = Path(__file__).parent.parent / "bad_input" / "base"
 AS_OF = '{"as_of": "2026-03-05T00:00:00Z"}'
@@ -293,10 +294,9 @@ def test_two_refreshes_of_the_same_landing_folder_give_identical_marts(workspace
             counts = connection.execute(
                 f"select (select count(*) from marts.{table}), (select count(*) from previous.marts.{table})"
             ).fetchone()
-            differences = connection.execute(
-                f"select count(*) from ((select * from marts.{table} except all select * from previous.marts.{table}) "
-                f"union all (select * from previous.marts.{table} except all select * from marts.{table}))"
-            ).fetchone()[0]
+            differences = sum(
+                rows_only_in_each(connection, f"select * from marts.{table}", f"select * from previous.marts.{table}")
+            )
             assert counts[0] == counts[1] and differences == 0, f"marts.{table} differs: {counts}, {differences}"
     finally:
         connection.close()
