@@ -283,12 +283,13 @@ def full_refresh(raw: Path, warehouse: Path, as_of: str | None, *, keep_publishe
 
 #: Log lines of a refresh that open each stage, in order (billing_reports/refresh.py and dbt's output).
 _STAGE_MARKERS = (
-    ("validate (GX + header checks)", "validating the landing files"),
+    ("check headers (quarantine)", "checking the landing files' headers"),
     ("copy the published file forward (incremental)", "copying the published warehouse forward"),
     ("dbt start-up and parse", "dbt build into"),
     ("landing (on-run-start)", "Concurrency:"),
     ("models and tests", "loaded into raw"),
-    ("record and publish", "Finished running"),
+    ("validate the landed rows (GX)", "validating the landed rows"),
+    ("record, publish, export Parquet", "recording the run in"),
     ("end", "run recorded in"),
 )
 

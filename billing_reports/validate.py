@@ -1,4 +1,4 @@
-"""Checking the landing files before dbt reads them (R14), with Great Expectations.
+"""Checking the landing files (R14), with Great Expectations: headers before dbt reads them, rows after.
 
 Each `<raw_dir>/<table>/*.csv[.gz]` is judged in two steps:
 
@@ -8,18 +8,19 @@ Each `<raw_dir>/<table>/*.csv[.gz]` is judged in two steps:
    entry (``<quarantine>/<run-id>/quarantine.json``) naming the file, the missing column(s) and
    the reason. ``quarantined_files()`` reads the manifests back, so that every file still in
    quarantine is recorded in ``ops.rejected_rows`` of each published warehouse.
-2. **Its rows.** The file is read by DuckDB as text (``read_csv(..., all_varchar=true,
-   store_rejects=true)``) into a pandas frame, with a parsed copy of every typed column (parsed
-   as the landing macros parse it). A table's frames are validated together, by one Great
-   Expectations suite built from the column ``meta`` of the source YAML: required values present,
-   values that parse (timestamps, dates, booleans, numbers, time zones), known codes, keys unique
-   within each file (exact duplicate rows collapse, so they do not count), no negative
-   money/count/quantity, timestamps within the plausible years. Every expectation is vectorised
-   over the frame. Row problems do not move the file: dbt rejects those rows into
-   ``ops.rejected_rows``; the report says in advance which rows, by file and row number. A
-   table's files share a budget of ``sample_rows`` rows: a file above its share is validated on a
-   repeatable reservoir sample (the report says so); dbt still checks every row. References to
-   other tables are left to dbt.
+2. **Its rows**, once a build has landed them (``validate_landed_rows``): a refresh reads every
+   landing file once, in dbt's landing step, and validates the rows of its ``raw`` tables (text,
+   as read by ``read_csv(..., all_varchar=true, store_rejects=true)``) in a pandas frame, with a
+   parsed copy of every typed column (parsed as the landing macros parse it). A table's rows are
+   validated together, by one Great Expectations suite built from the column ``meta`` of the
+   source YAML: required values present, values that parse (timestamps, dates, booleans,
+   numbers, time zones), known codes, keys unique within each file (exact duplicate rows
+   collapse, so they do not count), no negative money/count/quantity, timestamps within the
+   plausible years. Every expectation is vectorised over the frame. Row problems do not move the
+   file: dbt rejects those rows into ``ops.rejected_rows``; the report says which rows, by file
+   and row number (the build's own numbers, and its unreadable rows). A table with more than
+   ``sample_rows`` new rows is validated on a repeatable reservoir sample of that many (the
+   report says so); dbt still checks every row. References to other tables are left to dbt.
 
 The column list, types, keys and codes come from ``models/staging/billing/_billing__sources.yml``
 (the one source of truth the dbt macros read too). Per run, the report folder holds
@@ -46,7 +47,7 @@ SOURCES_YML = PROJECT_DIR / "models" / "staging" / "billing" / "_billing__source
 DBT_PROJECT_YML = PROJECT_DIR / "dbt_project.yml"
 SOURCE_NAME = "billing"
 
-#: Files with more data rows than this are validated on a repeatable sample of this many rows.
+#: A table with more new rows than this is validated on a repeatable sample of this many rows.
 DEFAULT_SAMPLE_ROWS = 200_000
 SAMPLE_SEED = 42
 
@@ -211,7 +212,7 @@ class ValidationReport:
 # --------------------------------------------------------------------------------------------
 
 
-def validate_landing(
+def check_landing_files(
     raw_dir: Path,
     *,
     run_id: str,
@@ -223,12 +224,11 @@ def validate_landing(
     specs: dict[str, TableSpec] | None = None,
     skip: set | frozenset = frozenset(),
 ) -> ValidationReport:
-    """Check every landing file; move the files rejected whole to quarantine (when a root is given).
+    """The first step alone: every file's header, and the files rejected whole moved to quarantine.
 
-    ``skip`` holds ``(table, file name)`` pairs an incremental refresh already landed unchanged in the
-    published build: they were checked then, and are listed in ``report.skipped`` instead.
-    Row problems are reported, not acted on: dbt rejects those rows into ``ops.rejected_rows``.
-    Writes ``validation.json`` and the GX Data Docs under ``report_dir``.
+    The report it returns (``validation.json`` written already) lists the files whose rows are
+    still to be validated, once a build has landed them: ``validate_landed_rows`` reads them from
+    the build's ``raw`` tables, so a refresh reads every landing file once.
     """
     say = progress or (lambda message: None)
     specs = specs or load_table_specs()
@@ -246,19 +246,12 @@ def validate_landing(
     for path in report.ignored:
         say(f"warning: {path} is not a landing file of any table; the build ignores it")
 
-    table_frames: dict[str, list[tuple[FileCheck, object]]] = {}
-    header_frames: list[tuple[FileCheck, object]] = []
     with _connection() as connection:
         for table, spec in specs.items():
-            files = []
             for path in landing_files(raw_dir, table):
                 if (table, path.name) in skip:
                     report.skipped.append(f"{table}/{path.name}")
-                else:
-                    files.append(path)
-            # The sample is per table: its files share it (a file gets at least its share).
-            file_sample_rows = -(-sample_rows // len(files)) if sample_rows and files else 0
-            for path in files:
+                    continue
                 check = FileCheck(table=table, file_name=path.name, source_file=str(path))
                 report.files.append(check)
                 problem = _check_header(path, spec, check, connection)
@@ -266,31 +259,149 @@ def validate_landing(
                     check.status = "quarantined"
                     check.message = f"{table}/{path.name}: file rejected whole: {problem}"
                     say(f"REJECTED {check.message}")
-                    if check.header:
-                        header_frames.append((check, _header_frame(check.header)))
                     if quarantine_root is not None:
                         check.quarantined_to = str(
                             quarantine_file(path, quarantine_root=quarantine_root, run_id=run_id, check=check)
                         )
                         say(f"  moved to {check.quarantined_to}")
-                    continue
-                frame = _read_frame(path, spec, check, sample_rows=file_sample_rows, connection=connection)
-                table_frames.setdefault(table, []).append((check, frame))
-                if check.unreadable_rows:
-                    check.status = "row_problems"
 
     report.files.sort(key=lambda check: (check.table, check.file_name))
     earlier = f" ({len(report.skipped)} more checked by an earlier run, unchanged)" if report.skipped else ""
     say(f"validation: {len(report.files)} landing file(s){earlier}, {len(report.quarantined)} rejected whole")
+    report.json_path = str(report_dir / "validation.json")
+    _write_json(Path(report.json_path), _report_dict(report))
+    return report
+
+
+def validate_landed_rows(
+    report: ValidationReport,
+    database: Path,
+    *,
+    progress: Progress | None = None,
+    specs: dict[str, TableSpec] | None = None,
+) -> ValidationReport:
+    """The second step on the rows a build landed: GX on each table's rows in ``database``'s ``raw`` tables.
+
+    ``report`` comes from ``check_landing_files``. Only the rows of the files it checked are read
+    (those of the files ``skip``-ped there were landed, and validated, by an earlier build). A
+    table's rows above ``report.sample_rows`` are validated on a repeatable reservoir sample of
+    that many; the row counts and unreadable rows are the build's own (``raw._landing_files``,
+    ``raw._landing_rejects``), so the report's row numbers are the build's.
+    """
+    import duckdb
+
+    say = progress or (lambda message: None)
+    specs = specs or load_table_specs()
+    table_frames: dict[str, list[tuple[FileCheck, object]]] = {}
+    with duckdb.connect(str(database), read_only=True) as connection:
+        connection.execute("set enable_progress_bar = false")
+        connection.execute("set TimeZone = 'UTC'")
+        for table, checks in _checks_by_table(report).items():
+            table_frames[table] = _landed_frames(connection, specs[table], checks, report.sample_rows)
+    return _finish_validation(report, table_frames, specs, say)
+
+
+def _checks_by_table(report: ValidationReport) -> dict[str, list[FileCheck]]:
+    """The checked files whose rows are to be validated (not rejected whole), by table."""
+    by_table: dict[str, list[FileCheck]] = {}
+    for check in report.files:
+        if check.status != "quarantined":
+            by_table.setdefault(check.table, []).append(check)
+    return by_table
+
+
+def _landed_frames(connection, spec: TableSpec, checks: list[FileCheck], sample_rows: int) -> list[tuple]:
+    """Each file's landed rows as text, with parsed copies of the typed columns, as GX validates them.
+
+    The files share one repeatable reservoir sample of ``sample_rows`` rows of the table.
+    """
+    import pandas
+
+    by_name = {check.file_name: check for check in checks}
+    landed = {
+        Path(source_file).name: (source_file, file_order, int(rows or 0))
+        for source_file, file_order, rows in connection.execute(
+            """
+            select source_file, file_order, rows_read
+            from raw._landing_files
+            where source_table = ? and file_status = 'loaded'
+            """,
+            [spec.name],
+        ).fetchall()
+        if Path(source_file).name in by_name
+    }
+    for check in checks:
+        check.rows = landed.get(check.file_name, (None, None, 0))[2]
+    rejects = connection.execute(
+        """
+        select source_file, source_row, source_line, reason
+        from raw._landing_rejects
+        where source_table = ? and starts_with(reason, 'unreadable row: ')
+        order by source_file, source_row
+        """,
+        [spec.name],
+    ).fetchall()
+    for source_file, row, line, reason in rejects:
+        name = Path(source_file).name
+        if name in landed and landed[name][0] == source_file:
+            reason = reason.removeprefix("unreadable row: ")
+            by_name[name].unreadable_rows.append({"row": int(row), "line": int(line), "reason": reason})
+            by_name[name].status = "row_problems"
+
+    total = sum(rows for _, _, rows in landed.values())
+    sampled = bool(sample_rows) and total > sample_rows
+    sample = f"using sample reservoir({int(sample_rows)} rows) repeatable ({SAMPLE_SEED})" if sampled else ""
+    columns = [_quote(name) for name in spec.column_names]
+    parsed = [
+        f"{_PARSE_SQL[column.type].format(v=_quote(column.name))} as {_quote(column.name + '__parsed')}"
+        for column in spec.columns
+        if column.type in _PARSE_SQL
+    ]
+    orders = ", ".join(str(int(file_order)) for _, file_order, _ in landed.values()) or "null"
+    frame = connection.execute(
+        f"""
+        with landed as (
+            select {", ".join(columns)}, _source_file, _source_row
+            from raw.{_quote(spec.name)}
+            where _file_order in ({orders})
+        ),
+
+        sampled as (
+            select * from landed {sample}
+        )
+
+        select
+            *,
+            row_number() over (partition by _source_file, {", ".join(columns)} order by _source_row) as _copy,
+            {", ".join(parsed) if parsed else "1 as _no_typed_columns"}
+        from sampled
+        order by _source_file, _source_row
+        """
+    ).df()
+    names = frame.pop("_source_file").map(lambda path: Path(path).name)
+    pairs = []
+    for check in checks:
+        part = frame[(names == check.file_name).to_numpy()].reset_index(drop=True)
+        check.rows_validated = len(part)
+        check.sampled = sampled and check.rows_validated < (check.rows or 0)
+        pairs.append((check, part if len(part) else pandas.DataFrame(columns=frame.columns)))
+    return pairs
+
+
+def _finish_validation(report: ValidationReport, table_frames: dict, specs: dict, say: Progress) -> ValidationReport:
+    """Run GX on the tables' frames and the rejected headers; say what the build will reject; write the report."""
+    header_frames = [(check, _header_frame(check.header)) for check in report.quarantined if check.header]
     if table_frames or header_frames:
-        _run_expectations(table_frames, header_frames, specs, report, report_dir, (min_year, max_year), say)
+        _run_expectations(
+            table_frames, header_frames, specs, report, Path(report.report_dir), report.plausible_years, say
+        )
     for check in report.files_with_row_problems:
         words = [f"{item['unexpected_count']} {item['check']}" for item in check.failed_checks]
         if check.unreadable_rows:
             words.insert(0, f"{len(check.unreadable_rows)} unreadable row(s)")
         say(f"rows the build will reject in {check.table}/{check.file_name}: {'; '.join(words)}")
     report.finished_at = _now_iso()
-    report.json_path = str(report_dir / "validation.json")
+    report.json_path = str(Path(report.report_dir) / "validation.json")
     _write_json(Path(report.json_path), _report_dict(report))
     return report
 
@@ -352,60 +463,6 @@ def _check_header(path: Path, spec: TableSpec, check: FileCheck, connection=None
     return None
 
 
-def _read_frame(path: Path, spec: TableSpec, check: FileCheck, *, sample_rows: int, connection=None):
-    """The file's rows as text (a sample above ``sample_rows``), with a parsed copy of typed columns."""
-    import numpy
-
-    source = f"read_csv({_sql_string(path)}, {CSV_OPTIONS})"
-    columns = [_quote(name) for name in spec.column_names]
-    with _connection(connection) as connection:
-        # reject_errors collects the rejects of every scan of a connection: start afresh for this file.
-        connection.execute("drop table if exists reject_errors; drop table if exists reject_scans")
-        # Every column is counted so that the reader parses (and checks) every field.
-        # fetchall: the reader writes reject_errors only once the scan has been consumed.
-        check.rows = connection.execute(
-            f"select count(*), {', '.join(f'count({c})' for c in columns)} from {source}"
-        ).fetchall()[0][0]
-        check.unreadable_rows = [
-            {"row": line - 1, "line": line, "reason": f"{error_type}: {message}"}
-            for line, error_type, message in _reject_errors(connection)
-        ]
-        check.sampled = bool(sample_rows) and check.rows > sample_rows
-        sample = f"using sample reservoir({int(sample_rows)} rows) repeatable ({SAMPLE_SEED})" if check.sampled else ""
-        parsed = [
-            f"{_PARSE_SQL[column.type].format(v=_quote(column.name))} as {_quote(column.name + '__parsed')}"
-            for column in spec.columns
-            if column.type in _PARSE_SQL
-        ]
-        frame = connection.execute(
-            f"""
-            with landed as (
-                select {", ".join(columns)}, row_number() over () as _read_row
-                from {source}
-            ),
-
-            sampled as (
-                select * from landed {sample}
-            )
-
-            select
-                *,
-                row_number() over (partition by {", ".join(columns)} order by _read_row) as _copy,
-                {", ".join(parsed) if parsed else "1 as _no_typed_columns"}
-            from sampled
-            order by _read_row
-            """
-        ).df()
-    # Number rows as the build does: data rows of the file, counting the unreadable ones.
-    unreadable = numpy.array(sorted(item["row"] for item in check.unreadable_rows), dtype="int64")
-    readable_before = unreadable - numpy.arange(1, len(unreadable) + 1)
-    frame["_source_row"] = frame["_read_row"] + numpy.searchsorted(
-        readable_before, frame["_read_row"].to_numpy(), side="left"
-    )
-    check.rows_validated = len(frame)
-    return frame
-
-
 @contextlib.contextmanager
 def _connection(connection=None):
     """The given DuckDB connection, or a new in-memory one (closed after) set up for reading landing files."""
@@ -421,27 +478,6 @@ def _connection(connection=None):
         yield connection
     finally:
         connection.close()
-
-
-def _reject_errors(connection) -> list[tuple]:
-    """The lines the CSV reader could not take, one per line.
-
-    DuckDB creates ``reject_errors`` only when there are some, and reports a row with missing
-    columns once per missing column; the row is one unreadable row all the same.
-    """
-    exists = connection.execute(
-        "select count(*) from duckdb_tables() where table_name = 'reject_errors' and temporary"
-    ).fetchone()[0]
-    if not exists:
-        return []
-    return connection.execute(
-        """
-        select line, min(error_type::varchar), min(error_message)
-        from reject_errors
-        group by line
-        order by line
-        """
-    ).fetchall()
 
 
 def _header_frame(header: Sequence[str]):

@@ -38,7 +38,12 @@ def test_bench_writes_report_and_json_at_small_size(tmp_path):
     assert size["full_refresh_ok"] is True
     assert size["scan_floor_seconds"] > 0 and size["full_refresh_seconds"] > size["scan_floor_seconds"]
     assert size["peak_rss_mib"] > 0
-    assert {"validate (GX + header checks)", "landing (on-run-start)", "models and tests"} <= set(size["stages"])
+    assert {
+        "check headers (quarantine)",
+        "landing (on-run-start)",
+        "models and tests",
+        "validate the landed rows (GX)",
+    } <= set(size["stages"])
     assert size["incremental_ok"] is True and size["incremental_refresh_seconds"] > 0
     assert size["incremental_modes"] == ["incremental"]
     assert "copy the published file forward (incremental)" in size["incremental_stages"]

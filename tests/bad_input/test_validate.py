@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+
+import duckdb
 
 from billing_reports import validate
 
@@ -40,32 +43,106 @@ def test_quarantined_file_stays_recorded_until_a_corrected_file_comes_back(tmp_p
     assert validate.quarantined_files(root, raw) == [], "the corrected file replaces the record"
 
 
-def test_big_file_is_validated_on_a_repeatable_sample_and_says_so(tmp_path):
-    path = tmp_path / "deliveries.csv"
-    rows = [f"DL{i},D1,email,2026-03-01T15:20:00Z,,{'sent' if i != 40 else 'lost'}" for i in range(1, 61)]
-    path.write_text("delivery_id,document_id,delivery_channel,attempted_at,sent_at,outcome\n" + "\n".join(rows) + "\n")
-    spec = validate.load_table_specs()["deliveries"]
-    first = validate.FileCheck(table="deliveries", file_name=path.name, source_file=str(path))
-    frame = validate._read_frame(path, spec, first, sample_rows=25)
-    again = validate.FileCheck(table="deliveries", file_name=path.name, source_file=str(path))
-    repeated = validate._read_frame(path, spec, again, sample_rows=25)
-
-    assert (first.rows, first.rows_validated, first.sampled) == (60, 25, True)
-    assert list(frame["_source_row"]) == list(repeated["_source_row"]), "the same sample every time"
-    assert frame["_source_row"].is_monotonic_increasing
-    assert (frame["delivery_id"] == "DL" + frame["_source_row"].astype(str)).all(), "rows keep their numbers"
+DELIVERY_COLUMNS = ["delivery_id", "document_id", "delivery_channel", "attempted_at", "sent_at", "outcome"]
 
 
-def test_unreadable_rows_keep_the_build_row_numbers_of_the_rows_after_them(tmp_path):
-    path = tmp_path / "deliveries.csv"
-    path.write_bytes(
-        b"delivery_id,document_id,delivery_channel,attempted_at,sent_at,outcome\n"
-        b"DL1,D1,email,,,sent\n"
-        b"DL2,D1,email,,,sent,extra\n"
-        b"DL3,D1,em\n"
-        b"DL4,D1,email,,,sent\n"
+def _landed_deliveries(
+    path, files: dict[str, list[tuple[int, tuple]]], unreadable: dict[str, list[tuple]] | None = None
+):
+    """A warehouse file with raw.deliveries as the landing step leaves it: {file: [(row, values)]}."""
+    with duckdb.connect(str(path)) as connection:
+        connection.execute("create schema raw")
+        columns = ", ".join(f"{name} varchar" for name in DELIVERY_COLUMNS)
+        connection.execute(
+            f"create table raw.deliveries ({columns}, _source_file varchar, _file_order integer, _source_row bigint)"
+        )
+        connection.execute(
+            "create table raw._landing_files (source_table varchar, source_file varchar, file_order integer, "
+            "file_status varchar, rows_read bigint, rows_unreadable bigint, message varchar, loaded_at timestamp)"
+        )
+        connection.execute(
+            "create table raw._landing_rejects (source_table varchar, source_file varchar, source_row bigint, "
+            "source_line bigint, reason varchar, raw_record varchar)"
+        )
+        for order, (source_file, rows) in enumerate(files.items(), start=1):
+            for row, values in rows:
+                connection.execute(
+                    "insert into raw.deliveries values (?, ?, ?, ?, ?, ?, ?, ?, ?)", [*values, source_file, order, row]
+                )
+            bad = (unreadable or {}).get(source_file, [])
+            connection.execute(
+                "insert into raw._landing_files values ('deliveries', ?, ?, 'loaded', ?, ?, null, now())",
+                [source_file, order, len(rows), len(bad)],
+            )
+            for row, reason in bad:
+                connection.execute(
+                    "insert into raw._landing_rejects values ('deliveries', ?, ?, ?, ?, 'x')",
+                    [source_file, row, row + 1, f"unreadable row: {reason}"],
+                )
+
+
+def _deliveries_report(raw, tmp_path, names: list[str], sample_rows: int):
+    folder = raw / "deliveries"
+    folder.mkdir(parents=True)
+    for name in names:
+        (folder / name).write_text(",".join(DELIVERY_COLUMNS) + "\n")
+    specs = {"deliveries": validate.load_table_specs()["deliveries"]}
+    report = validate.check_landing_files(
+        raw, run_id="run-1", report_dir=tmp_path / "report", sample_rows=sample_rows, specs=specs
     )
-    check = validate.FileCheck(table="deliveries", file_name=path.name, source_file=str(path))
-    frame = validate._read_frame(path, validate.load_table_specs()["deliveries"], check, sample_rows=0)
-    assert [item["row"] for item in check.unreadable_rows] == [2, 3], "one entry per unreadable row"
-    assert dict(zip(frame["delivery_id"], frame["_source_row"], strict=True)) == {"DL1": 1, "DL4": 4}
+    return report, specs
+
+
+def test_big_table_is_validated_on_a_repeatable_sample_of_its_landed_rows_and_says_so(tmp_path):
+    raw = tmp_path / "raw"
+    first, second = str(raw / "deliveries" / "a.csv"), str(raw / "deliveries" / "b.csv")
+    row = lambda i: (f"DL{i}", "D1", "email", "2026-03-01T15:20:00Z", None, "sent")  # noqa: E731
+    _landed_deliveries(
+        tmp_path / "w.duckdb",
+        {first: [(i, row(i)) for i in range(1, 41)], second: [(i, row(100 + i)) for i in range(1, 21)]},
+    )
+    report, specs = _deliveries_report(raw, tmp_path, ["a.csv", "b.csv"], sample_rows=25)
+
+    def sample():
+        with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as connection:
+            checks = [dataclasses.replace(check) for check in report.files]
+            return checks, validate._landed_frames(connection, specs["deliveries"], checks, 25)
+
+    checks, pairs = sample()
+    _, again = sample()
+    a, b = checks
+    assert (a.rows, b.rows) == (40, 20)
+    assert a.rows_validated + b.rows_validated == 25 and a.sampled and b.sampled
+    assert [list(frame["_source_row"]) for _, frame in pairs] == [list(frame["_source_row"]) for _, frame in again], (
+        "the same sample every time"
+    )
+    for (check, frame), offset in zip(pairs, (0, 100), strict=True):
+        assert frame["_source_row"].is_monotonic_increasing
+        assert (frame["delivery_id"] == "DL" + (frame["_source_row"] + offset).astype(str)).all(), check.file_name
+
+
+def test_landed_rows_are_reported_by_the_build_row_numbers_with_its_unreadable_rows(tmp_path):
+    raw = tmp_path / "raw"
+    landed = str(raw / "deliveries" / "a.csv")
+    _landed_deliveries(
+        tmp_path / "w.duckdb",
+        {
+            landed: [
+                (1, ("DL1", "D1", "email", None, None, "sent")),
+                (4, ("DL4", "D1", "email", None, None, "lost")),
+                (5, ("DL5", "D1", "email", "yesterday", None, "sent")),
+            ]
+        },
+        unreadable={landed: [(2, "TOO MANY COLUMNS: x"), (3, "MISSING COLUMNS: y")]},
+    )
+    report, specs = _deliveries_report(raw, tmp_path, ["a.csv"], sample_rows=0)
+
+    report = validate.validate_landed_rows(report, tmp_path / "w.duckdb", specs=specs)
+
+    [check] = report.files
+    assert check.status == "row_problems" and (check.rows, check.rows_validated, check.sampled) == (3, 3, False)
+    assert [(item["row"], item["line"]) for item in check.unreadable_rows] == [(2, 3), (3, 4)]
+    assert check.unreadable_rows[0]["reason"] == "TOO MANY COLUMNS: x"
+    failed = {item["check"]: item["rows"] for item in check.failed_checks}
+    assert failed == {"unknown outcome": [4], "unparseable timestamp (ISO 8601) in attempted_at": [5]}
+    assert json.loads((tmp_path / "report" / "validation.json").read_text())["files_with_row_problems"] == 1
