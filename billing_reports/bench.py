@@ -328,12 +328,17 @@ def dashboard_queries(warehouse: Path, runs: int) -> dict:
     os.environ["BILLING_WAREHOUSE"] = str(warehouse)
     import logging
 
+    # Outside `streamlit run`, every cached call warns that there is no runtime: not news here.
+    os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")
     logging.getLogger("streamlit").setLevel(logging.ERROR)
     sys.path.insert(0, str(PROJECT_DIR))
     try:
         from dashboards import auth, data
     except Exception as error:  # noqa: BLE001 - the dashboard is optional for the benchmark
         return {"error": f"dashboards.data not importable: {error}"}
+    for name in list(logging.root.manager.loggerDict):
+        if name.startswith("streamlit"):
+            logging.getLogger(name).setLevel(logging.ERROR)
     calls = page_calls(data)
     timings: dict[str, dict] = {}
     for page, call in calls.items():

@@ -19,7 +19,7 @@ Each `<raw_dir>/<table>/*.csv[.gz]` is judged in two steps:
    plausible years. Every expectation is vectorised over the frame. Row problems do not move the
    file: dbt rejects those rows into ``ops.rejected_rows``; the report says which rows, by file
    and row number (the build's own numbers, and its unreadable rows). A table with more than
-   ``sample_rows`` new rows is validated on a repeatable reservoir sample of that many (the
+   ``sample_rows`` new rows is validated on a repeatable sample of about that many (the
    report says so); dbt still checks every row. References to other tables are left to dbt.
 
 The column list, types, keys and codes come from ``models/staging/billing/_billing__sources.yml``
@@ -284,7 +284,7 @@ def validate_landed_rows(
 
     ``report`` comes from ``check_landing_files``. Only the rows of the files it checked are read
     (those of the files ``skip``-ped there were landed, and validated, by an earlier build). A
-    table's rows above ``report.sample_rows`` are validated on a repeatable reservoir sample of
+    table's rows above ``report.sample_rows`` are validated on a repeatable sample of about
     that many; the row counts and unreadable rows are the build's own (``raw._landing_files``,
     ``raw._landing_rejects``), so the report's row numbers are the build's.
     """
@@ -313,7 +313,7 @@ def _checks_by_table(report: ValidationReport) -> dict[str, list[FileCheck]]:
 def _landed_frames(connection, spec: TableSpec, checks: list[FileCheck], sample_rows: int) -> list[tuple]:
     """Each file's landed rows as text, with parsed copies of the typed columns, as GX validates them.
 
-    The files share one repeatable reservoir sample of ``sample_rows`` rows of the table.
+    The files share one repeatable sample of about ``sample_rows`` rows of the table.
     """
     import pandas
 
@@ -350,7 +350,11 @@ def _landed_frames(connection, spec: TableSpec, checks: list[FileCheck], sample_
 
     total = sum(rows for _, _, rows in landed.values())
     sampled = bool(sample_rows) and total > sample_rows
-    sample = f"using sample reservoir({int(sample_rows)} rows) repeatable ({SAMPLE_SEED})" if sampled else ""
+    # A repeatable sample of about sample_rows rows: a row is in it when a hash of its file and row
+    # number falls below the sampled fraction. Unlike a reservoir sample (one thread over every
+    # row: 17 s at 10M documents), the filter runs in parallel; the same rows every time.
+    per_million = -(-int(sample_rows) * 1_000_000 // total) if sampled else 1_000_000
+    sample = f"and hash(_source_file, _source_row, {SAMPLE_SEED}) % 1000000 < {per_million}" if sampled else ""
     columns = [_quote(name) for name in spec.column_names]
     parsed = [
         f"{_PARSE_SQL[column.type].format(v=_quote(column.name))} as {_quote(column.name + '__parsed')}"
@@ -360,14 +364,10 @@ def _landed_frames(connection, spec: TableSpec, checks: list[FileCheck], sample_
     orders = ", ".join(str(int(file_order)) for _, file_order, _ in landed.values()) or "null"
     frame = connection.execute(
         f"""
-        with landed as (
+        with sampled as (
             select {", ".join(columns)}, _source_file, _source_row
             from raw.{_quote(spec.name)}
-            where _file_order in ({orders})
-        ),
-
-        sampled as (
-            select * from landed {sample}
+            where _file_order in ({orders}) {sample}
         )
 
         select

@@ -120,7 +120,7 @@ checked as (
                 then 'unknown time zone in {{ column.name }}: ''' || {{ column.name }} || ''''
             {%- endfor %}
         end as _row_reason,
-        {{ billing_row_fingerprint(key) }} as _group_key
+        {{ billing_group_key(key) }} as _group_key
 
     from parsed
 

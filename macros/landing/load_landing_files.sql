@@ -78,7 +78,7 @@
     {%- endfor -%}
     {%- set base = billing_base_relation(table) -%}
     create or replace table raw._touched_{{ table }} as
-    select {{ billing_row_fingerprint(key_columns) }} as _group_key
+    select {{ billing_group_key(key_columns) }} as _group_key
     from raw.{{ table }}
     where _file_order >= {{ billing_landing_first_new_file(table) }}
     {%- if base is not none %}
