@@ -4,14 +4,17 @@ A refresh, under a lock:
 
 1. takes ``<warehouse>.lock`` (``fcntl.flock``, non-blocking: a second refresh exits with code 3;
    the kernel releases the lock when a process dies, so a killed run never blocks the next);
-2. validates the landing folder (``billing_reports.validate``), moving files rejected whole to
-   the quarantine folder;
+2. checks every landing file's header (``billing_reports.validate``), moving files rejected whole
+   to the quarantine folder;
 3. builds into a new file, ``<warehouse>.building-<run-id>``, with ``dbt build``: in full, or
-   incrementally when it can (see "Incremental builds" below);
-4. records in that file every file still in quarantine (``ops.rejected_rows``, reject_level
+   incrementally when it can (see "Incremental builds" below); dbt's landing step reads each
+   landing file once;
+4. validates the rows the build landed with Great Expectations, read from its ``raw`` tables
+   (a report: row problems are rejected by the build itself);
+5. records in that file every file still in quarantine (``ops.rejected_rows``, reject_level
    ``file``; ``ops.quarantined_files``) and the run in ``ops.refresh_runs``, carrying the
    history of the published file (opened read-only) and of the run log;
-5. publishes only when the build and its error-severity tests passed: the published file is
+6. publishes only when the build and its error-severity tests passed: the published file is
    kept as ``<warehouse>.previous`` (a hard link), then ``os.replace(new, warehouse)``. A
    reader that has the old file open keeps reading it; the next open sees the new one. On
    failure the published file is untouched and the half-built file deleted.
@@ -98,7 +101,7 @@ class RefreshFailed(Exception):
 def register(subparsers: argparse._SubParsersAction) -> None:
     refresh = subparsers.add_parser(
         "refresh",
-        help="validate the landing files, build a new warehouse file and publish it atomically",
+        help="check the landing files, build a new warehouse file, validate its rows and publish it atomically",
         description="The scheduled path. Under a lock (a second refresh exits with code 3): check every "
         "landing file with Great Expectations and move the files rejected whole to quarantine; build "
         "into a new DuckDB file; record the quarantined files in ops.rejected_rows and the run in "
@@ -135,7 +138,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="validate at most N rows per file with Great Expectations (a repeatable sample above it; "
+        help="validate about N new rows per table with Great Expectations (a repeatable sample above it; "
         "dbt still checks every row); 0 = every row (default 200000)",
     )
     refresh.add_argument(
