@@ -103,8 +103,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "refresh",
         help="check the landing files, build a new warehouse file, validate its rows and publish it atomically",
         description="The scheduled path. Under a lock (a second refresh exits with code 3): check every "
-        "landing file with Great Expectations and move the files rejected whole to quarantine; build "
-        "into a new DuckDB file; record the quarantined files in ops.rejected_rows and the run in "
+        "landing file's header and move the files rejected whole to quarantine; build into a new DuckDB "
+        "file (incrementally when the published one can be extended); validate the landed rows with "
+        "Great Expectations; record the quarantined files in ops.rejected_rows and the run in "
         "ops.refresh_runs; publish by atomic rename only if the build and its error tests passed, keeping "
         "the replaced file as <warehouse>.previous. Readers never see a half-built file. "
         "Exit codes: 0 published, 1 failed (nothing published), 2 usage error, 3 locked, 130 interrupted.",
