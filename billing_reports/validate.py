@@ -401,7 +401,10 @@ def _landed_frames(connection, spec: TableSpec, checks: list[FileCheck], sample_
 
 
 def _finish_validation(report: ValidationReport, table_frames: dict, specs: dict, say: Progress) -> ValidationReport:
-    """Run GX on the tables' frames and the rejected headers; say what the build will reject; write the report."""
+    """Run GX on the tables' frames and the rejected headers; say what the build will reject; rewrite the report.
+
+    ``report`` comes from ``check_landing_files``, which chose and first wrote ``report.json_path``.
+    """
     header_frames = [(check, _header_frame(check.header)) for check in report.quarantined if check.header]
     if table_frames or header_frames:
         _run_expectations(
@@ -413,7 +416,6 @@ def _finish_validation(report: ValidationReport, table_frames: dict, specs: dict
             words.insert(0, f"{len(check.unreadable_rows)} unreadable row(s)")
         say(f"rows the build will reject in {check.table}/{check.file_name}: {'; '.join(words)}")
     report.finished_at = _now_iso()
-    report.json_path = str(Path(report.report_dir) / "validation.json")
     _write_json(Path(report.json_path), _report_dict(report))
     return report
 

@@ -213,10 +213,10 @@
     {#-
         Each file's header is checked on its own (a file lacking a contract column is rejected
         whole); the files that pass are read together, as many as share a header, in one parallel
-        scan per batch (`billing_land_files`): a scan per file costs about twice the scan floor.
+        scan per batch (`billing_land_files_sql`): a scan per file costs about twice the scan floor.
+        `batches` maps each header to its files, in the order the headers were first seen.
     -#}
     {% set batches = {} %}
-    {% set headers = [] %}
     {% for file in files[first_new - 1:] %}
         {% set file_order = first_new - 1 + loop.index %}
         {% set header = run_query('describe select * from read_csv(' ~ billing_sql_string(file) ~ ', ' ~ billing_csv_options() ~ ')').columns[0].values() | list %}
@@ -249,15 +249,11 @@
             {% do log('REJECTED ' ~ file ~ ': ' ~ message, info=true) %}
         {% else %}
             {% set header_key = header | join(',') %}
-            {% if header_key not in batches %}
-                {% do headers.append(header_key) %}
-                {% do batches.update({header_key: []}) %}
-            {% endif %}
-            {% do batches[header_key].append((file, file_order)) %}
+            {% do batches.setdefault(header_key, []).append((file, file_order)) %}
         {% endif %}
     {% endfor %}
-    {% for header_key in headers %}
-        {% for batch in batches[header_key] | batch(billing_landing_batch_files()) %}
+    {% for header_files in batches.values() %}
+        {% for batch in header_files | batch(billing_landing_batch_files()) %}
             {% do run_query(billing_land_files_sql(table, columns, batch)) %}
         {% endfor %}
     {% endfor %}
@@ -291,7 +287,6 @@
             and current_documents.customer_account_id = touched_customers.customer_account_id
     where current_documents._row_status = 'current'
 {% endmacro %}
-
 
 
 {#- Files per landing scan: a batch is held in memory (spilling beyond the memory limit) before it is numbered. -#}
