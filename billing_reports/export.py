@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
-import fcntl
 import json
 import os
 import secrets
@@ -42,7 +41,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from billing_reports import settings
+from billing_reports import fileio, settings
 
 DEFAULT_EXPORT_DIR = "warehouse/export"
 PUBLIC_SCHEMA = "marts"
@@ -193,23 +192,19 @@ def _swap_in(staging: Path, export_dir: Path, export_id: str) -> None:
         if had_old:
             os.rename(old, export_dir)
         raise
-    _fsync_directory(export_dir.parent)
+    fileio.fsync_directory(export_dir.parent)
     if had_old:
         shutil.rmtree(old, ignore_errors=True)
 
 
 @contextlib.contextmanager
 def _export_lock(export_dir: Path):
-    path = export_dir.with_name(export_dir.name + ".lock")
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    path = fileio.lock_path(export_dir)
     try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ExportBusy(f"another export of {export_dir} is running (it holds {path})") from None
-        yield
-    finally:
-        os.close(descriptor)
+        with fileio.exclusive_lock(path):
+            yield
+    except fileio.LockBusy:
+        raise ExportBusy(f"another export of {export_dir} is running (it holds {path})") from None
 
 
 def _remove_leftovers(export_dir: Path, say: Callable[[str], None]) -> None:
@@ -225,14 +220,6 @@ def _remove_leftovers(export_dir: Path, say: Callable[[str], None]) -> None:
     for path in olds + sorted(export_dir.parent.glob(f"{export_dir.name}.tmp-*")):
         say(f"removing {path}, left by an export that did not finish")
         shutil.rmtree(path, ignore_errors=True)
-
-
-def _fsync_directory(directory: Path) -> None:
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def _quote(identifier: str) -> str:

@@ -42,7 +42,6 @@ import argparse
 import contextlib
 import email.policy
 import email.utils
-import fcntl
 import hashlib
 import html
 import os
@@ -50,7 +49,6 @@ import re
 import smtplib
 import sqlite3
 import ssl
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -59,7 +57,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from billing_reports import settings
+from billing_reports import fileio, settings
 from billing_reports.cli import EXIT_FAILED, EXIT_LOCKED, EXIT_OK, UserError, progress
 
 KINDS = ("job_activity", "overdue_file", "approval_reminder")
@@ -367,22 +365,12 @@ class Outbox:
 @contextlib.contextmanager
 def outbox_lock(outbox_path: Path, timeout: float) -> Iterator[None]:
     """``<outbox>.lock`` (flock) for the whole run, so that two runs never work the same rows."""
-    lock_file = outbox_path.with_name(outbox_path.name + ".lock")
-    lock_file.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_file, "a") as handle:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError as error:
-                if time.monotonic() >= deadline:
-                    raise NotifyLocked(f"another notify run holds {lock_file}") from error
-                time.sleep(0.2)
-        try:
+    lock_file = fileio.lock_path(outbox_path)
+    try:
+        with fileio.exclusive_lock(lock_file, wait_seconds=timeout):
             yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    except fileio.LockBusy as error:
+        raise NotifyLocked(f"another notify run holds {lock_file}") from error
 
 
 # --------------------------------------------------------------------------------------------

@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
-import fcntl
 import json
 import logging
 import os
@@ -50,7 +49,7 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from billing_reports import settings, validate
+from billing_reports import fileio, settings, validate
 from billing_reports.cli import (
     EXIT_FAILED,
     EXIT_LOCKED,
@@ -816,7 +815,7 @@ def _notify(options: RefreshOptions, outcome: RefreshOutcome, log: logging.Logge
 
 
 def lock_path(warehouse: Path) -> Path:
-    return warehouse.with_name(warehouse.name + ".lock")
+    return fileio.lock_path(warehouse)
 
 
 @contextlib.contextmanager
@@ -827,22 +826,14 @@ def warehouse_lock(warehouse: Path, holder: str):
     releases when the holder exits or dies, so a stale file never blocks anyone.
     """
     path = lock_path(warehouse)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            held_by = os.pread(descriptor, 500, 0).decode("utf-8", "replace").strip() or "unknown"
-            raise Locked(
-                f"another refresh is running ({held_by}); it holds {path}. "
-                "This run did nothing; try again when that one has finished."
-            ) from None
-        os.ftruncate(descriptor, 0)
-        os.pwrite(descriptor, f"{holder}, pid {os.getpid()}, since {_now().isoformat()}\n".encode(), 0)
-        yield path
-    finally:
-        os.close(descriptor)
+        with fileio.exclusive_lock(path, holder=f"{holder}, pid {os.getpid()}, since {_now().isoformat()}"):
+            yield path
+    except fileio.LockBusy as busy:
+        raise Locked(
+            f"another refresh is running ({busy.holder or 'unknown'}); it holds {path}. "
+            "This run did nothing; try again when that one has finished."
+        ) from None
 
 
 def publish(building: Path, warehouse: Path) -> Path | None:
@@ -860,7 +851,7 @@ def publish(building: Path, warehouse: Path) -> Path | None:
         if wal.exists():  # a file written in place and not checkpointed: its WAL goes with it
             os.replace(wal, previous.with_name(previous.name + ".wal"))
     os.replace(building, warehouse)
-    _fsync_directory(warehouse.parent)
+    fileio.fsync_directory(warehouse.parent)
     return previous
 
 
@@ -877,7 +868,7 @@ def rollback(warehouse: Path) -> str:
         if warehouse.exists():
             _link_or_copy(warehouse, rolled_back)
         os.replace(previous, warehouse)
-        _fsync_directory(warehouse.parent)
+        fileio.fsync_directory(warehouse.parent)
         now = _now().isoformat()
         append_run_log(
             warehouse,
@@ -918,14 +909,6 @@ def _remove_database(path: Path) -> None:
             leftover.unlink()
 
 
-def _fsync_directory(directory: Path) -> None:
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
 # --------------------------------------------------------------------------------------------
 # The run log (JSON lines beside the warehouse)
 # --------------------------------------------------------------------------------------------
@@ -937,12 +920,7 @@ def run_log_path(warehouse: Path) -> Path:
 
 def append_run_log(warehouse: Path, record: dict) -> None:
     """Append one run as a JSON line; durable before returning."""
-    path = run_log_path(warehouse)
-    line = json.dumps(record, default=str) + "\n"
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write(line)
-        handle.flush()
-        os.fsync(handle.fileno())
+    fileio.append_line_durably(run_log_path(warehouse), json.dumps(record, default=str) + "\n")
 
 
 def read_run_log(warehouse: Path) -> list[dict]:

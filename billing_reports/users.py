@@ -26,13 +26,12 @@ import getpass
 import os
 import re
 import sys
-import tempfile
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from billing_reports import settings
+from billing_reports import fileio, settings
 
 DEFAULT_USERS_FILE = "warehouse/users.toml"
 ROLES = ("ops", "client")
@@ -221,39 +220,14 @@ def save_users(path: Path, users: Mapping[str, User]) -> None:
     """Write the users file atomically (a temporary file in the same folder, then rename), mode 0600."""
     text = render_users(users)
     parse_users(text)  # never write a file the dashboard would refuse
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as output:
-            os.fchmod(output.fileno(), 0o600)
-            output.write(text)
-            output.flush()
-            os.fsync(output.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-    with contextlib.suppress(OSError):
-        folder = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)
+    fileio.atomic_write_text(path, text, fileio.PRIVATE_FILE_MODE)
 
 
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[None]:
     """Serialise read-modify-write of the users file between concurrent `users` commands."""
-    import fcntl
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
+    with fileio.exclusive_lock(fileio.lock_path(path), wait_seconds=None):
         yield
-    finally:
-        os.close(descriptor)
 
 
 # --------------------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from billing_reports import fileio
 from billing_reports.settings import PROJECT_DIR
 
 SOURCES_YML = PROJECT_DIR / "models" / "staging" / "billing" / "_billing__sources.yml"
@@ -798,10 +799,7 @@ def _report_dict(report: ValidationReport) -> dict:
 
 def _write_json(path: Path, data) -> None:
     """Write JSON atomically (a reader never sees half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
+    fileio.atomic_write_text(path, json.dumps(data, indent=2, default=str) + "\n")
 
 
 def _now_iso() -> str:
