@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import streamlit as st
@@ -39,6 +40,47 @@ def method_label(method: str | None) -> str:
 
 def fee_type_label(fee_type: str | None) -> str:
     return FEE_TYPE_LABELS.get(fee_type or "", (fee_type or "").replace("_", " ").title())
+
+
+# --------------------------------------------------------------------------------------------
+# Times in the client's zone
+# --------------------------------------------------------------------------------------------
+
+
+def local_time(value: datetime | pd.Timestamp | None, timezone: str | None) -> str:
+    """A UTC timestamp (naive = UTC, as the marts store them) shown in ``timezone`` with its abbreviation.
+
+    ``local_time(datetime(2026, 3, 8, 6, 30), "America/New_York")`` is ``"2026-03-08 01:30 EST"``; an hour
+    later it is ``"2026-03-08 03:30 EDT"``. No zone shows UTC, labelled so; no value shows "–".
+    """
+    if value is None or pd.isna(value):
+        return "–"
+    stamp = pd.Timestamp(value)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    moment = stamp.to_pydatetime().astimezone(ZoneInfo(timezone) if timezone else UTC)
+    return f"{moment:%Y-%m-%d %H:%M} {moment.tzname()}"
+
+
+def with_local_times(frame: pd.DataFrame, columns: Sequence[str], timezone_column: str = "timezone") -> pd.DataFrame:
+    """``frame`` with each UTC timestamp column shown in its row's client zone (``local_time``).
+
+    The UTC value is kept beside it as ``<column>_utc`` (ISO 8601 with ``Z``), so that a download
+    has both. Rows take their zone from ``timezone_column``.
+    """
+    shown = frame.copy()
+    zones = shown[timezone_column] if timezone_column in shown.columns else pd.Series(None, index=shown.index)
+    for column in columns:
+        if column not in shown.columns:
+            continue
+        values = shown[column]
+        position = shown.columns.get_loc(column) + 1
+        utc_text = [
+            "" if value is None or pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+            for value in values
+        ]
+        shown[column] = [local_time(value, zone) for value, zone in zip(values, zones, strict=True)]
+        shown.insert(position, f"{column}_utc", utc_text)
+    return shown
 
 
 # --------------------------------------------------------------------------------------------

@@ -304,6 +304,15 @@ def test_rule_change_authorization(query):
     ]
 
 
+def test_dim_clients_names_zones_and_branch_invoicing(query):
+    assert query(
+        "select client_id, client_name, timezone, invoices_by_branch, display_name from marts.dim_clients order by 1"
+    ) == [
+        ("C1", "Acme Utilities", "America/New_York", True, "Acme Utilities"),
+        ("C2", "Maple Power", "America/Toronto", True, "Maple Power"),
+    ]
+
+
 def test_every_public_model_has_the_contract_columns(query):
     contract = {
         "fct_documents": "document_id, client_id, job_id, batch_id, customer_account_id, branch_code, document_type, delivery_method, pull_class, is_pulled, amount_due, currency, page_count",
@@ -319,6 +328,7 @@ def test_every_public_model_has_the_contract_columns(query):
         "rpt_job_activity": "client_id, job_id, job_name, completed_at, document_count",
         "rpt_file_pickup": "client_id, file_id, file_name, uploaded_at, expected_pickup_by, picked_up_at, job_id, pickup_state",
         "rpt_rule_change_audit": "client_id, change_id, rule_id, requested_by_contact_id, requested_at, applied_at, is_authorized",
+        "dim_clients": "client_id, client_name, timezone, invoices_by_branch",
     }
     for model, columns in contract.items():
         present = {
