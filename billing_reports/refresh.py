@@ -6,7 +6,7 @@ A refresh, under a lock:
    the kernel releases the lock when a process dies, so a killed run never blocks the next);
 2. checks every landing file's header (``billing_reports.validate``), moving files rejected whole
    to the quarantine folder;
-3. builds into a new file, ``<warehouse>.building-<run-id>``, with ``dbt build``: in full, or
+3. builds into a new file, ``<warehouse>.building-next``, with ``dbt build``: in full, or
    incrementally when it can (see "Incremental builds" below); dbt's landing step reads each
    landing file once;
 4. validates the rows the build landed with Great Expectations, read from its ``raw`` tables
@@ -345,7 +345,10 @@ def run_refresh(options: RefreshOptions) -> RefreshOutcome:
 def _refresh_steps(options: RefreshOptions, outcome: RefreshOutcome, log: logging.Logger) -> None:
     """Validate, build, record, publish; whatever happens, record the run in the run log."""
     warehouse, record = options.warehouse, outcome.record
-    building = warehouse.with_name(f"{warehouse.name}.building-{outcome.run_id}")
+    # One name for every run's new file (the lock allows one run at a time, and a killed run's file
+    # is removed first): dbt's profile then renders the same path each run, so dbt can reuse the
+    # previous run's parse (partial parsing) instead of parsing the whole project again.
+    building = warehouse.with_name(f"{warehouse.name}.building-next")
     previous_sigterm = _raise_on_sigterm()
     try:
         log.info(f"refresh {outcome.run_id}: landing folder {options.raw_dir} -> {warehouse}")
