@@ -66,17 +66,20 @@ def _rows(connection: Any, sql: str, params: list[Any]) -> list[dict[str, Any]]:
 
 
 def load_job_activity(
-    warehouse_path: str | Path, job_id: str, client_ids: Iterable[str] | None = None
+    warehouse_path: str | Path, job_id: str, client_ids: Iterable[str] | None = None, connection=None
 ) -> dict[str, Any]:
     """Everything the Job Activity Report of ``job_id`` shows, as plain Python values.
 
     ``client_ids`` limits the job to those clients (None = any client); a job outside them is
-    reported as not found. Raises ``JobNotFound`` when there is no such job.
+    reported as not found. Raises ``JobNotFound`` when there is no such job. ``connection``: an
+    open (read-only) connection to use and leave open; by default the file is opened and closed.
     """
     import duckdb
 
     clients = None if client_ids is None else [str(client_id) for client_id in client_ids]
-    connection = duckdb.connect(str(warehouse_path), read_only=True)
+    own_connection = connection is None
+    if own_connection:
+        connection = duckdb.connect(str(warehouse_path), read_only=True)
     try:
         jobs = _rows(
             connection,
@@ -161,7 +164,8 @@ def load_job_activity(
             [job["job_id"]],
         )
     finally:
-        connection.close()
+        if own_connection:
+            connection.close()
 
     activity_row = activity[0] if activity else None
     fees = []

@@ -7,10 +7,13 @@ Rules this module keeps (STYLE.md, "Dashboards"):
 * Every query is parameterised: a value that comes from a user (a client, a date, a branch, a
   search text) is bound with ``?``. The SQL text is assembled only from constant fragments
   written in this module (``_Where`` takes column names from the code, never from a caller).
-* The published warehouse is opened READ-ONLY for one query and closed straight after. A
-  refresh publishes a new file by atomic rename; a reader that kept its connection would keep
-  seeing the old file, and within one process ``duckdb.connect(path)`` hands back a database
-  that is still open, so nothing here holds a connection between queries.
+* The published warehouse is opened READ-ONLY, once per published file (``_Readers``): the
+  queries of a page view share that connection (a cursor each) instead of opening the file once
+  per query. A refresh publishes a new file by atomic rename; within one process
+  ``duckdb.connect(path)`` hands back a database that is still open, so when the file's inode
+  changes the old connection is closed (after its in-flight queries) before the new one opens.
+  The connection is also closed after ``READER_IDLE_SECONDS`` without a query, so that an
+  in-place ``billing-reports build`` is not locked out by an idle dashboard.
 * Results are cached with ``st.cache_data`` for ``BILLING_DASHBOARD_CACHE_SECONDS`` (default 60).
   The cache key holds the warehouse file's path, inode, mtime and size, so a new publish is
   read at once, without waiting for the TTL.
@@ -31,7 +34,9 @@ nothing. The scope is part of every query's parameters, hence of its cache key.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -108,13 +113,90 @@ def _connect(path: str) -> duckdb.DuckDBPyConnection:
         raise WarehouseUnavailable(f"The warehouse {path} cannot be opened read-only: {error}") from error
 
 
+#: Seconds without a query after which the shared read-only connection is closed.
+READER_IDLE_SECONDS = 2.0
+
+
+class _Readers:
+    """One read-only connection per published warehouse file, shared by this process's queries.
+
+    ``cursor(path, fingerprint)`` hands out a cursor of the connection to that publish. A new
+    fingerprint (a new publish: another inode) waits for the old connection's in-flight cursors,
+    closes it and opens the new file. After ``READER_IDLE_SECONDS`` without a cursor in use the
+    connection is closed, so that nothing holds the file while the dashboard is idle.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Condition()
+        self._key: tuple[str, tuple[int, int, int]] | None = None
+        self._connection: duckdb.DuckDBPyConnection | None = None
+        self._in_use = 0
+        self._generation = 0
+        self.opened = 0  # connections opened, for tests and the benchmark
+
+    @contextmanager
+    def cursor(self, path: str, fingerprint: tuple[int, int, int]) -> Iterator[duckdb.DuckDBPyConnection]:
+        key = (path, fingerprint)
+        with self._lock:
+            if self._key != key:
+                while self._in_use:
+                    self._lock.wait()
+                self._close_locked()
+                self._connection = _connect(path)
+                self._key = key
+                self.opened += 1
+            self._in_use += 1
+            self._generation += 1
+            cursor = self._connection.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+            with self._lock:
+                self._in_use -= 1
+                self._lock.notify_all()
+                if not self._in_use:
+                    generation = self._generation
+                    timer = threading.Timer(READER_IDLE_SECONDS, self._close_if_idle, args=(generation,))
+                    timer.daemon = True
+                    timer.start()
+
+    def _close_if_idle(self, generation: int) -> None:
+        with self._lock:
+            if not self._in_use and self._generation == generation:
+                self._close_locked()
+
+    def close(self) -> None:
+        """Close the shared connection now (waiting for in-flight queries)."""
+        with self._lock:
+            while self._in_use:
+                self._lock.wait()
+            self._close_locked()
+
+    def _close_locked(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+        self._connection, self._key = None, None
+
+
+_READERS = _Readers()
+
+
 def _execute(path: str, sql: str, params: Sequence[Any]) -> pd.DataFrame:
-    """Run one query on a fresh read-only connection and close it."""
-    connection = _connect(path)
+    """Run one query on a cursor of the shared read-only connection to this publish of the file."""
+    fingerprint = _fingerprint(path)
+    with _READERS.cursor(path, fingerprint) as cursor:
+        return cursor.execute(sql, [_bindable(value) for value in params]).df()
+
+
+def _fingerprint(path: str) -> tuple[int, int, int]:
     try:
-        return connection.execute(sql, [_bindable(value) for value in params]).df()
-    finally:
-        connection.close()
+        stat = os.stat(path)
+    except FileNotFoundError as error:
+        raise WarehouseMissing(
+            f"The warehouse {path} does not exist yet: run `billing-reports build` first."
+        ) from error
+    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False, max_entries=512)
@@ -218,16 +300,14 @@ def _as_utc(value: Any) -> datetime | None:
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False, max_entries=16)
 def _cached_last_success(path: str, fingerprint: tuple[int, int, int]) -> datetime | None:
-    connection = _connect(path)
-    try:
-        row = connection.execute(
-            "select max(finished_at) from ops.refresh_runs where outcome = ?", ["success"]
-        ).fetchone()
-    except duckdb.Error:
-        # No ops.refresh_runs in this file (a plain `billing-reports build`): use the file's time.
-        return None
-    finally:
-        connection.close()
+    with _READERS.cursor(path, fingerprint) as cursor:
+        try:
+            row = cursor.execute(
+                "select max(finished_at) from ops.refresh_runs where outcome = ?", ["success"]
+            ).fetchone()
+        except duckdb.Error:
+            # No ops.refresh_runs in this file (a plain `billing-reports build`): use the file's time.
+            return None
     return _as_utc(row[0]) if row else None
 
 
@@ -461,7 +541,8 @@ def _cached_job_activity(
 ) -> dict:
     from billing_reports.activity_report import load_job_activity
 
-    report = load_job_activity(path, job_id, client_ids=client_ids)
+    with _READERS.cursor(path, _fingerprint(path)) as cursor:
+        report = load_job_activity(path, job_id, client_ids=client_ids, connection=cursor)
     if branch_codes is not None:
         # A user limited to some branches sees only those branches' documents (fct_documents has
         # a branch); the job's totals are job-level, like the Job tracking page's.

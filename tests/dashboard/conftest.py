@@ -543,12 +543,16 @@ def empty_warehouse(tmp_path_factory) -> Path:
 def use_warehouse(monkeypatch) -> Iterator:
     """Point the dashboard (env BILLING_WAREHOUSE) at a warehouse file for one test."""
 
+    from dashboards import data
+
     def use(path: Path) -> Path:
+        data._READERS.close()  # the dashboard's shared connection belongs to the previous file
         monkeypatch.setenv("BILLING_WAREHOUSE", str(path))
         return path
 
     monkeypatch.delenv("BILLING_STALE_AFTER_HOURS", raising=False)
     yield use
+    data._READERS.close()
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import ast
 import os
 import re
 import shutil
+import time
 from datetime import date
 from pathlib import Path
 
@@ -136,11 +137,19 @@ def test_every_query_function_takes_client_ids():
             assert "client_ids" in inspect.signature(function).parameters, function.__name__
 
 
-def test_queries_leave_no_connection_open(data_module, dashboard_warehouse):
+def test_queries_share_one_connection_and_leave_none_open_when_idle(data_module, dashboard_warehouse, monkeypatch):
+    monkeypatch.setattr(data_module, "READER_IDLE_SECONDS", 0.2)
+    data_module._READERS.close()
+    opened = data_module._READERS.opened
     data_module.billing_statistics(start=date(2026, 3, 1), end=date(2026, 3, 31))
     data_module.job_activity("J1")
     data_module.last_refresh()
-    # A read-write open in this process fails while any read-only connection to the file is open.
+    data_module.jobs()
+    # Four reads of one publish: the file was opened once, not once per query.
+    assert data_module._READERS.opened - opened == 1
+    # A read-write open in this process fails while any read-only connection to the file is
+    # open: once the dashboard is idle, nothing holds it.
+    time.sleep(1.0)
     connection = duckdb.connect(str(dashboard_warehouse))
     connection.close()
 
