@@ -152,6 +152,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="do not export the published marts to Parquet (default: export to BILLING_EXPORT_DIR)",
     )
+    refresh.add_argument(
+        "--watch",
+        action="store_true",
+        help="stay resident: poll the landing folder and refresh whenever new or changed files have settled "
+        "(a failed refresh is retried only when the folder changes again); stop with Ctrl-C or SIGTERM. "
+        "See docs/refresh.md for systemd and cron",
+    )
+    refresh.add_argument(
+        "--interval",
+        type=_positive_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="with --watch: seconds between looks at the landing folder (default 30)",
+    )
+    refresh.add_argument(
+        "--settle",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="with --watch: how long the folder must stay unchanged before a refresh starts, so that a file "
+        "still being copied is not taken (default 5)",
+    )
     refresh.set_defaults(func=cmd_refresh)
 
     rollback = subparsers.add_parser(
@@ -164,6 +186,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--warehouse", help="published DuckDB file (default: BILLING_WAREHOUSE or warehouse/billing.duckdb)"
     )
     rollback.set_defaults(func=cmd_rollback)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from error
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 seconds or more, got {text}")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    value = _seconds(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected more than 0 seconds, got {text}")
+    return value
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
@@ -191,6 +230,16 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         keep_reports=args.keep_reports,
         full=args.full,
     )
+    if args.watch:
+        from billing_reports import watch
+
+        return watch.watch(
+            options,
+            interval_seconds=watch.DEFAULT_INTERVAL_SECONDS if args.interval is None else args.interval,
+            settle_seconds=watch.DEFAULT_SETTLE_SECONDS if args.settle is None else args.settle,
+        )
+    if args.interval is not None or args.settle is not None:
+        raise UserError("--interval and --settle only apply with --watch")
     try:
         outcome = run_refresh(options)
     except Locked as error:
@@ -240,6 +289,8 @@ class BuildPlan:
     reason: str
     #: (table, file name) of the landing files the published build already landed, unchanged.
     landed_before: set = field(default_factory=set)
+    #: Landing files the published build has not landed yet (incremental plans only).
+    new_files: int = 0
 
 
 @dataclass
@@ -762,6 +813,7 @@ def plan_build(options: RefreshOptions) -> BuildPlan:
         "incremental",
         f"{new_files} new landing file(s) on top of the {len(landed_before)} the published build landed",
         landed_before,
+        new_files,
     )
 
 
