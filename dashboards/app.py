@@ -46,10 +46,19 @@ PAGES = {
     ],
 }
 
+#: Pages for the provider's operations staff only: a client user's navigation never lists them.
+OPS_PAGES = {
+    "Operations": [
+        st.Page("app_pages/data_quality.py", title="Data quality", icon=":material/fact_check:"),
+    ],
+}
+
 # Sign-in comes before any page runs. The navigation is still declared (hidden) while signed out,
 # so that the page a visitor's URL names is the one shown once they have signed in.
 scope = auth.sign_in()
-page = st.navigation(PAGES, position="sidebar" if scope.is_signed_in else "hidden")
+page = st.navigation(
+    {**PAGES, **OPS_PAGES} if scope.is_ops else PAGES, position="sidebar" if scope.is_signed_in else "hidden"
+)
 if not scope.is_signed_in:
     st.stop()
 auth.sidebar(scope)
