@@ -109,7 +109,8 @@ def _bindable(value: Any) -> Any:
 
 def _connect(path: str) -> duckdb.DuckDBPyConnection:
     try:
-        return duckdb.connect(path, read_only=True)
+        # No replacement scans: a missing table is an error, never a Python object of the same name.
+        return duckdb.connect(path, read_only=True, config={"python_enable_replacements": False})
     except duckdb.IOException as error:
         raise WarehouseUnavailable(f"The warehouse {path} cannot be opened read-only: {error}") from error
 

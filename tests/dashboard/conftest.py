@@ -13,7 +13,7 @@ The figures the tests check, worked out by hand from the rows below:
 * Customer routing (as of 2026-03-31 12:00 UTC): ACME email 12, fax 3, pull 2 (17);
   MAPLE email 6, eInvoice Connect 4 (10); 27 in all, 18 by email.
 * Branch activity, default range 2026-02-19..2026-03-20: 9 documents; NE 4, SW 2,
-  UNASSIGNED 1, TOR 2.
+  UNASSIGNED 1, TOR 2. Branch W9 (ACME, 2026-01-20, 1 document) has no name.
 * Branch billing, default range 2026-02-14..2026-03-15: USD fees 60.00 (NE 52.50, SW 2.00,
   TOR 5.50), CAD fees 100.00 (TOR: print 80.00, postage 20.00). At 0.75 the CAD is 75.00 USD
   and the USD total 135.00. The model's fee_amount_usd was built with 0.70 (56.00 + 14.00):
@@ -218,6 +218,8 @@ BRANCH_ACTIVITY = [
     ("ACME", "UNASSIGNED", "Unassigned", "2026-03-20", "fax", 1, 1, 0, "50.00", "USD"),
     ("MAPLE", "TOR", "Toronto", "2026-03-15", "us_mail", 1, 1, 0, "90.00", "CAD"),
     ("MAPLE", "TOR", "Toronto", "2026-03-15", "einvoice_connect", 1, 1, 0, "110.00", "CAD"),
+    # A branch number the branches file does not name (before the default range).
+    ("ACME", "W9", None, "2026-01-20", "us_mail", 1, 1, 0, "40.00", "USD"),
 ]
 
 # client, branch, name, date, fee type, currency, facility, amount, amount in USD at the BUILD's rate 0.70, fees
@@ -506,6 +508,7 @@ USERS = {
     "ann@acme.example": ("client", "ACME", None, "acme-secret-2"),
     "marie@maple.example": ("client", "MAPLE", None, "maple-secret-3"),
     "ned@acme.example": ("client", "ACME", ("NE",), "northeast-secret-4"),
+    "bea@bolt.example": ("client", "BOLT", None, "bolt-secret-5"),  # a client that does not invoice by branch
 }
 PASSWORDS = {name: user[3] for name, user in USERS.items()}
 OPS_USER = "olivia"
@@ -549,7 +552,7 @@ def signed_out(app) -> bool:
 
 @pytest.fixture(scope="session")
 def users_file(tmp_path_factory) -> Path:
-    """The users file of USERS (one ops user, three client users)."""
+    """The users file of USERS (one ops user, four client users)."""
     return write_users_file(tmp_path_factory.mktemp("users") / "users.toml")
 
 
