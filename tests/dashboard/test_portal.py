@@ -217,6 +217,8 @@ def test_a_rate_outside_the_plausible_band_needs_confirmation(open_page):
     assert metrics(app)["CAD fees in USD"] == "137.00 USD"  # 100.00 CAD x 1.37
     assert metrics(app)["Total (USD)"] == "197.00 USD"  # 60.00 + 137.00
     assert set(table(app, "Fee date")["Exchange rate (USD per 1 CAD)"]) == {1.37}
+    app.number_input(key="bb_rate").set_value(0.75).run()  # back inside the band: no question
+    assert metrics(app)["CAD fees in USD"] == "75.00 USD"
 
 
 # ----------------------------------------------------------------------------------------------
