@@ -12,20 +12,6 @@ with contacts as (
         valid_to
     from {{ ref('stg_billing__contacts') }}
 
-),
-
-final as (
-
-    select
-        contact_id,
-        client_id,
-        full_name,
-        email,
-        role,
-        valid_from,
-        valid_to
-    from contacts
-
 )
 
-select * from final
+select * from contacts
