@@ -24,6 +24,7 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from billing_reports.settings import PROJECT_DIR
 
@@ -163,6 +164,11 @@ def load_job_activity(
             """,
             [job["job_id"]],
         )
+        client = _rows(
+            connection,
+            "select display_name as name, timezone from marts.dim_clients where client_id = ?",
+            [job["client_id"]],
+        )
     finally:
         if own_connection:
             connection.close()
@@ -185,6 +191,12 @@ def load_job_activity(
         "batches": batches,
         "fees": fees,
         "recipients": recipients,
+        # Times are shown in the client's zone (R3), with its abbreviation; the values stay UTC.
+        "client": {
+            "client_id": job["client_id"],
+            "name": (client[0]["name"] if client else None) or job["client_id"],
+            "timezone": client[0]["timezone"] if client else None,
+        },
         "generated_at": datetime.now(UTC).replace(microsecond=0),
     }
 
@@ -212,6 +224,27 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def _when(value: datetime | None, data: dict[str, Any]) -> str:
+    """A UTC timestamp (naive = UTC) in the client's time zone with its abbreviation,
+    e.g. "2026-03-08 01:30 EST"; UTC when the client's zone is not known."""
+    if value is None:
+        return ""
+    zone_name = (data.get("client") or {}).get("timezone")
+    try:
+        zone = ZoneInfo(zone_name) if zone_name else UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = UTC
+    moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    moment = moment.astimezone(zone)
+    return f"{moment:%Y-%m-%d %H:%M} {moment.tzname()}"
+
+
+def _zone_note(data: dict[str, Any]) -> str:
+    zone_name = (data.get("client") or {}).get("timezone")
+    where = f"the client's time zone ({zone_name})" if zone_name else "UTC"
+    return f"Times are in {where}; dates are the client's local dates."
+
+
 def _money(amount: Any, currency: str | None) -> str:
     if amount is None:
         return ""
@@ -221,11 +254,11 @@ def _money(amount: Any, currency: str | None) -> str:
 def _summary(data: dict[str, Any]) -> list[tuple[str, str]]:
     job, activity = data["job"], data["activity"] or {}
     rows = [
-        ("Client", _text(job["client_id"])),
+        ("Client", _text((data.get("client") or {}).get("name") or job["client_id"])),
         ("Job", f"{job['job_id']} ({job['job_name']})" if job.get("job_name") else _text(job["job_id"])),
-        ("Created", _text(job["created_at"])),
+        ("Created", _when(job["created_at"], data)),
         ("Status", _text(job["current_status_label"])),
-        ("Completed", _text(activity.get("completed_at")) if activity else "Not complete yet"),
+        ("Completed", _when(activity.get("completed_at"), data) if activity else "Not complete yet"),
         ("Documents", _text(job["document_count"])),
     ]
     if activity:
@@ -243,10 +276,10 @@ def _summary(data: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
-def _step_date(step: dict[str, Any]) -> str:
+def _step_date(step: dict[str, Any], data: dict[str, Any]) -> str:
     if step.get("status_date") is not None:
         return _text(step["status_date"])
-    return _text(step.get("entered_at"))
+    return _when(step.get("entered_at"), data)
 
 
 def _title(data: dict[str, Any]) -> str:
@@ -308,7 +341,7 @@ def _pulled_documents_section(data: dict[str, Any]) -> dict[str, Any]:
                 _text(row["document_type"]),
                 _text(row["customer_account_id"]),
                 delivery_method_label(row["delivery_channel"]),
-                _text(row["pulled_at"]),
+                _when(row["pulled_at"], data),
                 _money(row["amount_due"], row["currency"]),
             ]
             for row in data["pulled_documents"]
@@ -351,7 +384,8 @@ def render_html_body(data: dict[str, Any]) -> str:
     """The report as one ``<div class="jar">`` with its own scoped ``<style>`` (for embedding)."""
     job = data["job"]
     parts = [f"<style>{_CSS}</style>", '<div class="jar">', f"<h1>{html.escape(_title(data))}</h1>"]
-    parts.append(f'<p class="note">Job {html.escape(job["job_id"])} for client {html.escape(job["client_id"])}</p>')
+    client_name = (data.get("client") or {}).get("name") or job["client_id"]
+    parts.append(f'<p class="note">Job {html.escape(job["job_id"])} for {html.escape(client_name)}</p>')
     if not data["is_complete"]:
         parts.append(
             '<p class="interim">This job is not complete yet: this is an interim view. The Job Activity '
@@ -372,7 +406,7 @@ def render_html_body(data: dict[str, Any]) -> str:
         step_rows.append(
             f"<tr><td class='num'>{step['step_order']}</td><td>{html.escape(step['status_label'])}</td>"
             f"<td><span class='state state-{html.escape(state)}'>{html.escape(STEP_STATE_LABELS.get(state, state))}"
-            f"</span></td><td>{html.escape(_step_date(step))}</td></tr>"
+            f"</span></td><td>{html.escape(_step_date(step, data))}</td></tr>"
         )
     parts.append(
         "<table><thead><tr><th class='num'>Step</th><th>Status</th><th>State</th><th>Date</th></tr></thead>"
@@ -421,8 +455,7 @@ def render_html_body(data: dict[str, Any]) -> str:
     parts.append(_html_table(**_fees_section(data)))
 
     parts.append(
-        f"<footer>Generated {html.escape(_text(data['generated_at']))}. "
-        "Times are UTC; dates are the client's local dates.</footer>"
+        f"<footer>Generated {html.escape(_when(data['generated_at'], data))}. {html.escape(_zone_note(data))}</footer>"
     )
     parts.append("</div>")
     return "".join(parts)
@@ -505,7 +538,8 @@ def render_pdf(data: dict[str, Any]) -> bytes:
 
     story: list[Any] = [Paragraph(html.escape(_title(data)), styles["Title"])]
     job = data["job"]
-    story.append(Paragraph(html.escape(f"Job {job['job_id']} for client {job['client_id']}"), styles["Normal"]))
+    client_name = (data.get("client") or {}).get("name") or job["client_id"]
+    story.append(Paragraph(html.escape(f"Job {job['job_id']} for {client_name}"), styles["Normal"]))
     if not data["is_complete"]:
         story.append(Spacer(1, 6))
         story.append(Paragraph("This job is not complete yet: this is an interim view.", styles["Italic"]))
@@ -531,7 +565,7 @@ def render_pdf(data: dict[str, Any]) -> bytes:
                     str(step["step_order"]),
                     step["status_label"],
                     STEP_STATE_LABELS.get(step["step_state"], step["step_state"]),
-                    _step_date(step),
+                    _step_date(step, data),
                 ]
                 for step in data["steps"]
             ],
@@ -570,7 +604,7 @@ def render_pdf(data: dict[str, Any]) -> bytes:
     story += [
         Spacer(1, 14),
         Paragraph(
-            html.escape(f"Generated {_text(data['generated_at'])}. Times are UTC; dates are the client's local dates."),
+            html.escape(f"Generated {_when(data['generated_at'], data)}. {_zone_note(data)}"),
             small,
         ),
     ]

@@ -16,9 +16,9 @@ closed before anything is sent):
     than ``--approval-reminder-hours``, to the client's ``primary_support`` and ``billing``
     contacts valid now. Once per job x recipient x approval episode (``awaiting_since``).
 
-The current contacts and the client's name and time zone are not in any mart, so the alert and
-the reminder read ``staging.stg_billing__contacts`` and ``staging.stg_billing__clients``
-(read-only; ops code, not a dashboard).
+The alert and the reminder read the contacts valid now from ``marts.dim_contacts`` and the
+client's name and time zone from ``marts.dim_clients``: like the dashboard, notify reads public
+models only.
 
 Exactly once goes through an outbox: a SQLite file (``BILLING_OUTBOX``, default ``outbox.sqlite``
 beside the warehouse file, so that it outlives every published warehouse file). Each message has
@@ -421,7 +421,7 @@ order by activity.completed_at, activity.client_id, activity.job_id, recipients.
 # Contacts valid at the reference time (?), of the roles given, per client.
 CURRENT_CONTACTS_SQL = """
 select client_id, contact_id, full_name, email, role
-from staging.stg_billing__contacts
+from marts.dim_contacts
 where
     role in ({roles})
     and (valid_from is null or valid_from <= ?)
@@ -430,7 +430,7 @@ where
 
 OVERDUE_FILES_SQL = """
 with clients as (
-    select client_id, client_name, timezone from staging.stg_billing__clients
+    select client_id, display_name as client_name, timezone from marts.dim_clients
 ),
 
 contacts as ({contacts})
@@ -455,7 +455,7 @@ order by pickup.uploaded_at, pickup.client_id, pickup.file_id, contacts.email
 
 APPROVALS_SQL = """
 with clients as (
-    select client_id, client_name, timezone from staging.stg_billing__clients
+    select client_id, display_name as client_name, timezone from marts.dim_clients
 ),
 
 contacts as ({contacts}),

@@ -25,3 +25,24 @@ def warehouse_path() -> Path:
 def _resolve(value: str) -> Path:
     path = Path(value).expanduser()
     return path if path.is_absolute() else (PROJECT_DIR / path)
+
+
+#: Where "submit a ticket" goes when neither support setting is set (docs/dashboard.md).
+DEFAULT_SUPPORT_EMAIL = "support@example.com"
+
+
+def support_url() -> str | None:
+    """The customer-support ticket form: env ``BILLING_SUPPORT_URL`` (http or https), else None.
+
+    A ticket link adds ``subject`` and ``description`` query parameters to it.
+    """
+    value = os.environ.get("BILLING_SUPPORT_URL", "").strip()
+    return value if value.lower().startswith(("https://", "http://")) else None
+
+
+def support_email() -> str:
+    """The customer-support e-mail address: env ``BILLING_SUPPORT_EMAIL``, default ``support@example.com``.
+
+    Used for "submit a ticket" (a ``mailto:`` with subject and body) when no ``BILLING_SUPPORT_URL`` is set.
+    """
+    return os.environ.get("BILLING_SUPPORT_EMAIL", "").strip() or DEFAULT_SUPPORT_EMAIL

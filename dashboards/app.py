@@ -46,10 +46,22 @@ PAGES = {
     ],
 }
 
+#: Pages for the provider's operations staff only: a client user's navigation never lists them.
+OPS_PAGES = {
+    "Operations": [
+        st.Page("app_pages/data_quality.py", title="Data quality", icon=":material/fact_check:"),
+    ],
+}
+
 # Sign-in comes before any page runs. The navigation is still declared (hidden) while signed out,
 # so that the page a visitor's URL names is the one shown once they have signed in.
 scope = auth.sign_in()
-page = st.navigation(PAGES, position="sidebar" if scope.is_signed_in else "hidden")
+# While signed out every page is declared (hidden, nothing runs), so that an ops user's link to an
+# ops page is not a "page not found"; once signed in, a client user's navigation has no ops page.
+page = st.navigation(
+    {**PAGES, **OPS_PAGES} if scope.is_ops or not scope.is_signed_in else PAGES,
+    position="sidebar" if scope.is_signed_in else "hidden",
+)
 if not scope.is_signed_in:
     st.stop()
 auth.sidebar(scope)

@@ -2,8 +2,14 @@
 
 Rules this module keeps (STYLE.md, "Dashboards"):
 
-* It reads only the public models in schema ``marts`` (and ``ops.refresh_runs`` for the time of
-  the last refresh). Pages hold no SQL; they call the functions below.
+* It reads only the public models in schema ``marts``, and the ``ops`` tables of a refresh:
+  ``ops.refresh_runs`` for the time of the last refresh (everyone) and, for operations users
+  only, ``ops.landing_accounting`` and ``ops.rejected_rows`` (the data-quality page). Pages hold
+  no SQL; they call the functions below.
+* Client names and time zones come from ``marts.dim_clients``. Times leave this module in UTC
+  (naive, as the marts store them) with the row's ``timezone`` beside them; pages show them with
+  ``ui.local_time``/``ui.with_local_times``. Date filters on a timestamp are on the client's
+  local date (``_local_date``), like the models' ``*_date`` columns (R3).
 * Every query is parameterised: a value that comes from a user (a client, a date, a branch, a
   search text) is bound with ``?``. The SQL text is assembled only from constant fragments
   written in this module (``_Where`` takes column names from the code, never from a caller).
@@ -108,7 +114,8 @@ def _bindable(value: Any) -> Any:
 
 def _connect(path: str) -> duckdb.DuckDBPyConnection:
     try:
-        return duckdb.connect(path, read_only=True)
+        # No replacement scans: a missing table is an error, never a Python object of the same name.
+        return duckdb.connect(path, read_only=True, config={"python_enable_replacements": False})
     except duckdb.IOException as error:
         raise WarehouseUnavailable(f"The warehouse {path} cannot be opened read-only: {error}") from error
 
@@ -298,12 +305,17 @@ def _as_utc(value: Any) -> datetime | None:
     return stamp.to_pydatetime()
 
 
+#: The ``ops.refresh_runs`` outcome of a run that published a warehouse (billing_reports.refresh;
+#: the others are ``failed``, ``interrupted`` and ``rolled_back``).
+PUBLISHED = "published"
+
+
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False, max_entries=16)
 def _cached_last_success(path: str, fingerprint: tuple[int, int, int]) -> datetime | None:
     with _READERS.cursor(path, fingerprint) as cursor:
         try:
             row = cursor.execute(
-                "select max(finished_at) from ops.refresh_runs where outcome = ?", ["success"]
+                "select max(finished_at) from ops.refresh_runs where outcome = ?", [PUBLISHED]
             ).fetchone()
         except duckdb.Error:
             # No ops.refresh_runs in this file (a plain `billing-reports build`): use the file's time.
@@ -312,7 +324,7 @@ def _cached_last_success(path: str, fingerprint: tuple[int, int, int]) -> dateti
 
 
 def last_refresh(now: datetime | None = None) -> RefreshInfo:
-    """The last successful refresh (``ops.refresh_runs``), else the warehouse file's mtime."""
+    """The last published refresh (``ops.refresh_runs``), else the warehouse file's mtime."""
     warehouse = warehouse_file()
     refreshed_at = _cached_last_success(warehouse.path, warehouse.fingerprint)
     source = "refresh_runs"
@@ -332,40 +344,51 @@ def last_refresh(now: datetime | None = None) -> RefreshInfo:
 # Filter choices and default date ranges
 # --------------------------------------------------------------------------------------------
 
-#: The date each report is filtered on: (model, date expression). Dates are client-local (R3)
-#: except where a model only has a UTC timestamp (job creation, uploads, change requests).
+
+def _local_date(column: str) -> str:
+    """The client's local date (R3) of a UTC timestamp column, in a query joined to
+    ``marts.dim_clients as clients`` (a client without a zone falls back to UTC)."""
+    return f"cast(timezone(coalesce(clients.timezone, 'UTC'), timezone('UTC', {column})) as date)"
+
+
+#: The date each report is filtered on: (model, date expression), always the client's local date
+#: (R3): a model's ``*_date`` column, or the local date of its UTC timestamp (job creation,
+#: uploads, change requests). The queries join ``marts.dim_clients as clients``.
 REPORT_DATES: dict[str, tuple[str, str]] = {
-    "job_tracking": ("marts.rpt_job_tracking", "cast(created_at as date)"),
+    "job_tracking": ("marts.rpt_job_tracking", _local_date("created_at")),
     "billing_statistics": ("marts.rpt_billing_statistics", "job_complete_date"),
     "branch_activity": ("marts.rpt_branch_activity", "activity_date"),
     "branch_billing": ("marts.rpt_branch_billing", "fee_date"),
     "billing_activity_details": ("marts.rpt_billing_activity_details", "date_mailed"),
-    "file_pickup": ("marts.rpt_file_pickup", "cast(uploaded_at as date)"),
-    "rule_change_audit": ("marts.rpt_rule_change_audit", "cast(requested_at as date)"),
+    "file_pickup": ("marts.rpt_file_pickup", _local_date("uploaded_at")),
+    "rule_change_audit": ("marts.rpt_rule_change_audit", _local_date("requested_at")),
 }
 
 
-def client_ids(client_ids: Iterable[str] | None = None) -> list[str]:
-    """Every client that appears in the reports (the choices of the client filter)."""
+def clients(client_ids: Iterable[str] | None = None) -> pd.DataFrame:
+    """The clients the user may see (``marts.dim_clients``), by name: client_id, client_name (the
+    display name: the name, else the id), timezone, invoices_by_branch."""
     where = _Where().for_clients(client_ids)
-    frame = _frame(
+    return _frame(
         f"""
-        select distinct client_id
-        from (
-            select client_id from marts.rpt_job_tracking
-            union select client_id from marts.rpt_billing_statistics
-            union select client_id from marts.rpt_customer_routing
-            union select client_id from marts.rpt_branch_billing
-            union select client_id from marts.rpt_billing_activity_details
-            union select client_id from marts.rpt_file_pickup
-            union select client_id from marts.rpt_rule_change_audit
-        ) as clients
+        select client_id, display_name as client_name, timezone, invoices_by_branch
+        from marts.dim_clients
         {where.sql}
-        order by client_id
+        order by display_name, client_id
         """,
         where.params,
     )
-    return frame["client_id"].tolist()
+
+
+def client_ids(client_ids: Iterable[str] | None = None) -> list[str]:
+    """Every client the user may see, by name (the choices of the client filter)."""
+    return clients(client_ids)["client_id"].tolist()
+
+
+def client_names(client_ids: Iterable[str] | None = None) -> dict[str, str]:
+    """Client id -> the name to show."""
+    frame = clients(client_ids)
+    return dict(zip(frame["client_id"], frame["client_name"], strict=True))
 
 
 def date_bounds(report: str, client_ids: Iterable[str] | None = None) -> tuple[date, date] | None:
@@ -374,7 +397,11 @@ def date_bounds(report: str, client_ids: Iterable[str] | None = None) -> tuple[d
         raise ValueError(f"unknown report {report!r}; expected one of {sorted(REPORT_DATES)}")
     model, column = REPORT_DATES[report]
     where = _Where().for_clients(client_ids)
-    frame = _frame(f"select min({column}) as first, max({column}) as last from {model} {where.sql}", where.params)
+    frame = _frame(
+        f"select min({column}) as first, max({column}) as last from {model}"
+        f" left join marts.dim_clients as clients using (client_id) {where.sql}",
+        where.params,
+    )
     first, last = frame.iloc[0]["first"], frame.iloc[0]["last"]
     if pd.isna(first) or pd.isna(last):
         return None
@@ -429,12 +456,12 @@ def jobs(
     delivery_methods: Iterable[str] | None = None,
     search: str | None = None,
 ) -> pd.DataFrame:
-    """Jobs created from ``start`` to ``end`` (UTC dates, inclusive), newest first.
+    """Jobs created from ``start`` to ``end`` (the client's local dates, inclusive), newest first.
 
     ``delivery_methods`` keeps jobs with at least one document of those methods; ``search``
     matches part of the job id or name, case-insensitively.
     """
-    where = _Where().for_clients(client_ids).between("cast(created_at as date)", start, end)
+    where = _Where().for_clients(client_ids).between(_local_date("created_at"), start, end)
     if delivery_methods is not None:
         where.condition(
             "job_id in (select job_id from marts.rpt_job_delivery_counts"
@@ -448,6 +475,8 @@ def jobs(
         f"""
         select
             client_id,
+            clients.display_name as client_name,
+            clients.timezone,
             job_id,
             job_name,
             created_at,
@@ -463,6 +492,7 @@ def jobs(
             ops_approval_required,
             customer_approval_required
         from marts.rpt_job_tracking
+        left join marts.dim_clients as clients using (client_id)
         {where.sql}
         order by created_at desc, job_id
         """,
@@ -509,6 +539,8 @@ def job_documents(
         f"""
         select
             client_id,
+            clients.display_name as client_name,
+            clients.timezone,
             job_id,
             document_id,
             document_number,
@@ -524,6 +556,7 @@ def job_documents(
             currency,
             page_count
         from marts.fct_documents
+        left join marts.dim_clients as clients using (client_id)
         {where.sql}
         order by job_id, document_number, document_id
         """,
@@ -607,6 +640,8 @@ def approval_jobs(
         f"""
         select
             client_id,
+            clients.display_name as client_name,
+            clients.timezone,
             job_id,
             job_name,
             approval_stage,
@@ -617,6 +652,7 @@ def approval_jobs(
             currency,
             pulled_document_count
         from marts.rpt_job_approval
+        left join marts.dim_clients as clients using (client_id)
         {where.sql}
         order by awaiting_since, job_id
         """,
@@ -636,8 +672,9 @@ def customer_routing(
     where = _Where().for_clients(client_ids).one_of("delivery_channel", delivery_channels)
     return _frame(
         f"""
-        select client_id, delivery_channel, customer_count, as_of
+        select client_id, clients.display_name as client_name, delivery_channel, customer_count, as_of
         from marts.rpt_customer_routing
+        left join marts.dim_clients as clients using (client_id)
         {where.sql}
         order by client_id, delivery_channel
         """,
@@ -681,8 +718,9 @@ def billing_statistics(
     )
     return _frame(
         f"""
-        select client_id, job_complete_date, delivery_method, job_count, bill_count
+        select client_id, clients.display_name as client_name, job_complete_date, delivery_method, job_count, bill_count
         from marts.rpt_billing_statistics
+        left join marts.dim_clients as clients using (client_id)
         {where.sql}
         order by job_complete_date, client_id, delivery_method
         """,
@@ -709,6 +747,7 @@ def branch_activity(
         f"""
         select
             client_id,
+            clients.display_name as client_name,
             branch_code,
             branch_name,
             activity_date,
@@ -719,6 +758,7 @@ def branch_activity(
             amount_due,
             currency
         from marts.rpt_branch_activity
+        left join marts.dim_clients as clients using (client_id)
         {where.sql}
         order by activity_date, client_id, branch_code, delivery_method
         """,
@@ -742,6 +782,7 @@ def branch_billing(
         f"""
         select
             client_id,
+            clients.display_name as client_name,
             branch_code,
             branch_name,
             fee_date,
@@ -751,6 +792,7 @@ def branch_billing(
             fee_count,
             fee_amount
         from marts.rpt_branch_billing
+        left join marts.dim_clients as clients using (client_id)
         {where.sql}
         order by fee_date, client_id, branch_code, fee_type, currency
         """,
@@ -770,6 +812,8 @@ def billing_activity_details(
         f"""
         select
             client_id,
+            clients.display_name as client_name,
+            clients.timezone,
             job_id,
             batch_id,
             batch_type,
@@ -786,6 +830,7 @@ def billing_activity_details(
             postage_amount,
             postage_currency
         from marts.rpt_billing_activity_details
+        left join marts.dim_clients as clients using (client_id)
         {where.sql}
         order by date_mailed, client_id, job_id, batch_id
         """,
@@ -804,17 +849,19 @@ def file_pickup(
     end: date | None = None,
     pickup_states: Iterable[str] | None = None,
 ) -> pd.DataFrame:
-    """Uploaded files (by UTC upload date) with their expected pickup time and state."""
+    """Uploaded files (by the client's local upload date) with their expected pickup time and state."""
     where = (
         _Where()
         .for_clients(client_ids)
-        .between("cast(uploaded_at as date)", start, end)
+        .between(_local_date("uploaded_at"), start, end)
         .one_of("pickup_state", pickup_states)
     )
     return _frame(
         f"""
         select
             client_id,
+            clients.display_name as client_name,
+            clients.timezone,
             file_id,
             file_name,
             uploaded_at,
@@ -826,6 +873,7 @@ def file_pickup(
             size_bytes,
             as_of
         from marts.rpt_file_pickup
+        left join marts.dim_clients as clients using (client_id)
         {where.sql}
         order by uploaded_at desc, file_id
         """,
@@ -839,14 +887,16 @@ def rule_change_audit(
     end: date | None = None,
     is_authorized: bool | None = None,
 ) -> pd.DataFrame:
-    """Processing-rule change requests (by UTC request date) and whether each was authorized."""
-    where = _Where().for_clients(client_ids).between("cast(requested_at as date)", start, end)
+    """Processing-rule change requests (by the client's local request date) and whether each was authorized."""
+    where = _Where().for_clients(client_ids).between(_local_date("requested_at"), start, end)
     if is_authorized is not None:
         where.condition("is_authorized = ?", bool(is_authorized))
     return _frame(
         f"""
         select
             client_id,
+            clients.display_name as client_name,
+            clients.timezone,
             change_id,
             rule_id,
             summary,
@@ -859,8 +909,93 @@ def rule_change_audit(
             is_authorized,
             authorization_reason
         from marts.rpt_rule_change_audit
+        left join marts.dim_clients as clients using (client_id)
         {where.sql}
         order by requested_at desc, change_id
         """,
         where.params,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Data quality (operations users only): refresh runs, landing accounting, rejected rows (R14)
+# --------------------------------------------------------------------------------------------
+
+
+class OpsOnly(PermissionError):
+    """A data-quality query asked for by someone who is not an operations user."""
+
+
+def _ops_frame(sql: str, params: Sequence[Any] = ()) -> pd.DataFrame | None:
+    """An ``ops`` query for operations users only; None when the warehouse has no such table
+    (a plain ``billing-reports build`` records no refresh runs)."""
+    if not current_scope().is_ops:
+        raise OpsOnly("the data-quality tables are for operations users only")
+    try:
+        return _frame(sql, params)
+    except duckdb.CatalogException:
+        return None
+
+
+def refresh_runs(limit: int = 50) -> pd.DataFrame | None:
+    """The latest ``limit`` refresh runs, newest first: when, full or incremental, outcome, duration
+    in seconds and the rows landed, accepted and rejected. None: no refresh recorded in this file."""
+    return _ops_frame(
+        """
+        select
+            run_id,
+            started_at,
+            finished_at,
+            build_mode,
+            outcome,
+            date_diff('second', started_at, finished_at) as duration_seconds,
+            files_seen,
+            files_quarantined,
+            rows_landed,
+            rows_accepted,
+            rows_rejected,
+            build_note,
+            dbt_failures
+        from ops.refresh_runs
+        order by started_at desc nulls last, run_id desc
+        limit ?
+        """,
+        [int(limit)],
+    )
+
+
+def landing_accounting() -> pd.DataFrame | None:
+    """What landed per raw table and what became of it (``ops.landing_accounting``, R14)."""
+    return _ops_frame(
+        """
+        select
+            source_table,
+            files_seen,
+            files_rejected,
+            rows_landed,
+            rows_accepted,
+            rows_rejected,
+            duplicates_collapsed,
+            rows_current,
+            rows_superseded,
+            rows_unreadable
+        from ops.landing_accounting
+        order by source_table
+        """
+    )
+
+
+def rejected_rows(source_tables: Iterable[str] | None = None, limit: int = 10_000) -> pd.DataFrame | None:
+    """Rows and files kept out of the reports (``ops.rejected_rows``): table, file, row, reason and
+    key, at most ``limit`` of them, by table, file and row."""
+    where = _Where().one_of("source_table", source_tables)
+    return _ops_frame(
+        f"""
+        select source_table, source_file, source_row, reason, record_key, reject_level
+        from ops.rejected_rows
+        {where.sql}
+        order by source_table, source_file, source_row
+        limit ?
+        """,
+        [*where.params, int(limit)],
     )

@@ -6,6 +6,7 @@ a CSV download, the 10-step job tracker and money formatting. No SQL here: data 
 from __future__ import annotations
 
 import html
+import urllib.parse
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import streamlit as st
 
+from billing_reports import settings
 from billing_reports.activity_report import delivery_method_label
 from dashboards import data
 
@@ -83,6 +85,24 @@ def with_local_times(frame: pd.DataFrame, columns: Sequence[str], timezone_colum
     return shown
 
 
+UTC_SUFFIX = " (UTC)"
+TIMEZONE_COLUMN = "Time zone"
+
+
+def table_with_times(frame: pd.DataFrame, time_columns: Sequence[str], file_name: str, key: str, **table_args):
+    """``table`` for a frame with UTC timestamp columns and a ``Time zone`` column (the row's client's zone).
+
+    Each time column shows the client's local time with its abbreviation (``local_time``); its UTC
+    value goes to ``<column> (UTC)`` beside it. The table on screen shows the local times; the CSV
+    download has both, and the zone.
+    """
+    shown = with_local_times(frame, time_columns, timezone_column=TIMEZONE_COLUMN)
+    shown = shown.rename(columns={f"{column}_utc": f"{column}{UTC_SUFFIX}" for column in time_columns})
+    hidden = {f"{column}{UTC_SUFFIX}" for column in time_columns} | {TIMEZONE_COLUMN}
+    table_args.setdefault("column_order", [column for column in shown.columns if column not in hidden])
+    return table(shown, file_name, key, **table_args)
+
+
 # --------------------------------------------------------------------------------------------
 # Header and refresh banner
 # --------------------------------------------------------------------------------------------
@@ -101,10 +121,21 @@ def _age(delta: timedelta) -> str:
     return f"{days} days ago"
 
 
+def viewer_timezone() -> str | None:
+    """The zone to show times in when a row has none of its own: a client user's client's zone;
+    None (UTC) for operations users, who see every client."""
+    scope = data.current_scope()
+    if scope.role != "client" or not scope.client_id:
+        return None
+    own = data.clients([scope.client_id])
+    return None if own.empty else own["timezone"].iloc[0]
+
+
 def refresh_banner() -> None:
-    """When the data was last refreshed; a warning when that is longer ago than the threshold."""
+    """When the data was last refreshed (in a client user's zone); a warning when that is longer
+    ago than the threshold."""
     info = data.last_refresh()
-    when = info.refreshed_at.strftime("%Y-%m-%d %H:%M UTC")
+    when = local_time(info.refreshed_at, viewer_timezone())
     source = "" if info.source == "refresh_runs" else " (the warehouse file's time: no refresh run is recorded)"
     if info.is_stale:
         hours = info.stale_after.total_seconds() / 3600
@@ -130,8 +161,19 @@ def page_header(title: str, description: str) -> None:
 
 
 def client_filter(key: str) -> list[str] | None:
-    """Client multiselect; nothing chosen = every client (None)."""
-    chosen = st.multiselect("Client", data.client_ids(), key=key, placeholder="All clients")
+    """Client multiselect by name; nothing chosen = every client (None).
+
+    A client user sees only their own client: no picker, their client's name instead (their
+    scope limits every query anyway, in dashboards.data).
+    """
+    scope = data.current_scope()
+    names = data.client_names()
+    if scope.role == "client":
+        st.markdown(f"**Client**  \n{names.get(scope.client_id, scope.client_id)}")
+        return None
+    chosen = st.multiselect(
+        "Client", list(names), key=key, placeholder="All clients", format_func=lambda value: names.get(value, value)
+    )
     return list(chosen) or None
 
 
@@ -199,6 +241,50 @@ def describe_range(start: date | None, end: date | None) -> str:
 
 
 # --------------------------------------------------------------------------------------------
+# Customer support: one setting (BILLING_SUPPORT_URL or BILLING_SUPPORT_EMAIL)
+# --------------------------------------------------------------------------------------------
+
+
+def support_ticket_link(subject: str, body: str) -> str:
+    """A "submit a ticket" link prefilled with ``subject`` and ``body``: the support URL with
+    ``subject`` and ``description`` query parameters, else a ``mailto:`` to the support address."""
+    url = settings.support_url()
+    if url:
+        separator = "&" if urllib.parse.urlsplit(url).query else "?"
+        return f"{url}{separator}{urllib.parse.urlencode({'subject': subject, 'description': body})}"
+    query = urllib.parse.urlencode({"subject": subject, "body": body}, quote_via=urllib.parse.quote)
+    return f"mailto:{urllib.parse.quote(settings.support_email(), safe='@')}?{query}"
+
+
+def support_contact() -> str:
+    """Markdown naming where customer support is: the support URL and/or e-mail address."""
+    email = settings.support_email()
+    url = settings.support_url()
+    mail = f"[{email}](mailto:{urllib.parse.quote(email, safe='@')})"
+    return f"[{url}]({url}) or {mail}" if url else mail
+
+
+# --------------------------------------------------------------------------------------------
+# Branches (R8)
+# --------------------------------------------------------------------------------------------
+
+#: The branch of a document that has none (R8).
+UNASSIGNED_BRANCH = "UNASSIGNED"
+
+
+def unnamed_branches(activity: pd.DataFrame) -> pd.DataFrame:
+    """The branches of ``activity`` (data.branch_activity rows) without a number (UNASSIGNED) or a
+    name, with their documents: client_id, client_name, branch_code, document_count."""
+    missing = activity["branch_code"].eq(UNASSIGNED_BRANCH) | activity["branch_name"].isna()
+    return (
+        activity[missing]
+        .groupby(["client_id", "client_name", "branch_code"], as_index=False)["document_count"]
+        .sum()
+        .sort_values(["client_name", "branch_code"])
+    )
+
+
+# --------------------------------------------------------------------------------------------
 # Tables, money
 # --------------------------------------------------------------------------------------------
 
@@ -243,6 +329,18 @@ def convert_cad(amount: float | Decimal | None, rate: float | Decimal | None) ->
     if rate is None:
         return None
     return (to_cents(amount) * Decimal(str(rate))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+#: The band of plausible exchange rates, in US dollars per 1 Canadian dollar. The rate has stayed
+#: within it since 1990 (its low was about 0.62 in 2002, its high about 1.10 in 2007); its inverse
+#: (CAD per USD, about 1.25 to 1.45 in recent years) falls outside, so the usual misreading is caught.
+PLAUSIBLE_USD_PER_CAD = (0.60, 1.10)
+
+
+def plausible_cad_rate(rate: float) -> bool:
+    """Whether ``rate`` (USD per 1 CAD) is within PLAUSIBLE_USD_PER_CAD; outside it, the page asks."""
+    low, high = PLAUSIBLE_USD_PER_CAD
+    return low <= rate <= high
 
 
 def count_axis(figure, max_value: float, axis: str = "y") -> None:

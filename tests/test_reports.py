@@ -313,6 +313,19 @@ def test_dim_clients_names_zones_and_branch_invoicing(query):
     ]
 
 
+def test_dim_contacts_holds_every_contact_role_period(query):
+    # The five rows of contacts.csv, one per role period; CT2's primary role ended on 1 February.
+    assert query(
+        "select contact_id, client_id, full_name, email, role, valid_from, valid_to from marts.dim_contacts order by 1"
+    ) == [
+        ("CT1", "C1", "Pat Primary", "pat@acme.example", "primary_support", datetime(2026, 1, 1), None),
+        ("CT2", "C1", "Old Primary", "old@acme.example", "primary_support", datetime(2025, 1, 1), datetime(2026, 2, 1)),
+        ("CT3", "C1", "Bill Payer", "bill@acme.example", "billing", datetime(2026, 1, 1), None),
+        ("CT4", "C2", "Maple Prime", "prime@maple.example", "primary_support", datetime(2026, 1, 1), None),
+        ("CT5", "C2", "Vic Viewer", "vic@maple.example", "viewer", datetime(2026, 1, 1), None),
+    ]
+
+
 def test_every_public_model_has_the_contract_columns(query):
     contract = {
         "fct_documents": "document_id, client_id, job_id, batch_id, customer_account_id, branch_code, document_type, delivery_method, pull_class, is_pulled, amount_due, currency, page_count",

@@ -68,14 +68,16 @@ ui.count_axis(figure, daily.groupby("date_mailed")["document_count"].sum().max()
 st.plotly_chart(figure, key="ba_chart")
 
 st.subheader("Batches")
-ui.table(
+st.caption("Times are in each client's time zone; the CSV download has them in UTC as well.")
+ui.table_with_times(
     pd.DataFrame(
         {
             "Date mailed": batches["date_mailed"],
-            "Client": batches["client_id"],
+            "Client": batches["client_name"],
             "Job ID": batches["job_id"],
             "Batch": batches["batch_id"],
             "Delivery": batches["delivery"],
+            "Mailed at": batches["mailed_at"],
             "Print facility": batches["print_facility"],
             "Mail class": batches["mail_class"],
             "Documents": batches["document_count"].astype(int),
@@ -85,8 +87,10 @@ ui.table(
             "Pieces": batches["piece_count"],
             "Postage": batches["postage_amount"].astype(float),
             "Postage currency": batches["postage_currency"],
+            ui.TIMEZONE_COLUMN: batches["timezone"],
         }
     ),
+    ["Mailed at"],
     "billing_activity_details.csv",
     key="ba_table",
     column_config={

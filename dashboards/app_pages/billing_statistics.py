@@ -80,7 +80,7 @@ st.subheader("By day")
 detail = pd.DataFrame(
     {
         "Job complete date": statistics["job_complete_date"],
-        "Client": statistics["client_id"],
+        "Client": statistics["client_name"],
         "Delivery method": statistics["method"],
         "Jobs": statistics["job_count"].astype(int),
         "Bills": statistics["bill_count"].astype(int),

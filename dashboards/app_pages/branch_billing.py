@@ -10,7 +10,8 @@ import streamlit as st
 
 from dashboards import data, ui
 
-RATE_LABEL = "Enter the exchange rate that appears on your invoice"
+RATE_LABEL = "Enter the exchange rate that appears on your invoice (USD per 1 CAD)"
+RATE_COLUMN = "Exchange rate (USD per 1 CAD)"
 
 ui.page_header(
     "Branch billing report",
@@ -36,14 +37,27 @@ with rate_column:
         format="%.4f",
         placeholder="e.g. 0.7300",
         key="bb_rate",
-        help="US dollars per Canadian dollar (CAD to USD), as printed on your invoice. "
+        help="How many US dollars one Canadian dollar buys (CAD to USD), as printed on your invoice. "
         "Leave it empty to keep CAD fees in CAD.",
     )
 with rate_note:
+    if rate is not None:
+        st.markdown(f"**1 CAD = {rate:.4f} USD**, so 1 USD = {1 / rate:.4f} CAD.")
     st.caption(
         "Fees from the Canadian print facility are billed in CAD. With a rate, the USD total is "
         "USD fees + CAD fees × rate; without one, CAD fees stay in CAD and are left out of the USD total."
     )
+if rate is not None and not ui.plausible_cad_rate(rate):
+    low, high = ui.PLAUSIBLE_USD_PER_CAD
+    st.warning(
+        f"**{rate:.4f} USD per 1 CAD is outside the usual range ({low:.2f} to {high:.2f}).** The rate to enter "
+        f"is US dollars per 1 Canadian dollar. If your invoice shows Canadian dollars per 1 US dollar, enter "
+        f"1 ÷ {rate:.4f} = {1 / rate:.4f} instead.",
+        icon=":material/currency_exchange:",
+    )
+    if not st.checkbox(f"Yes, use {rate:.4f} USD per 1 CAD", key=f"bb_rate_confirm_{rate:.4f}"):
+        st.caption("CAD fees stay in CAD until you confirm the rate.")
+        rate = None
 
 fees = data.branch_billing(clients, start, end, branch_codes)
 if fees.empty:
@@ -132,15 +146,15 @@ st.plotly_chart(figure, key="bb_chart")
 
 st.subheader("By branch")
 branch_rows = []
-for (client_id, branch_code, branch_name), group in fees.groupby(
-    ["client_id", "branch_code", "branch_name"], dropna=False, sort=True
+for (_client_id, client_name, branch_code, branch_name), group in fees.groupby(
+    ["client_id", "client_name", "branch_code", "branch_name"], dropna=False, sort=True
 ):
     branch_usd = ui.to_cents(group.loc[group["currency"].eq("USD"), "fee_amount"].sum())
     branch_cad = ui.to_cents(group.loc[group["currency"].eq("CAD"), "fee_amount"].sum())
     branch_cad_usd = ui.convert_cad(branch_cad, rate)
     branch_rows.append(
         {
-            "Client": client_id,
+            "Client": client_name,
             "Branch": branch_code,
             "Branch name": branch_name,
             "USD fees": float(branch_usd),
@@ -149,6 +163,7 @@ for (client_id, branch_code, branch_name), group in fees.groupby(
             "Total USD (excl. CAD)" if excludes_cad else "Total USD": float(
                 branch_usd + (branch_cad_usd or Decimal("0.00"))
             ),
+            RATE_COLUMN: rate,
         }
     )
 money_column = st.column_config.NumberColumn(format="%.2f")
@@ -166,7 +181,7 @@ ui.table(
     pd.DataFrame(
         {
             "Fee date": fees["fee_date"],
-            "Client": fees["client_id"],
+            "Client": fees["client_name"],
             "Branch": fees["branch_code"],
             "Branch name": fees["branch_name"],
             "Fee type": fees["fee_type_label"],
@@ -175,6 +190,7 @@ ui.table(
             "Amount": fees["fee_amount"],
             "Currency": fees["currency"],
             "Amount (USD)": fees["amount_usd"],
+            RATE_COLUMN: rate,
         }
     ),
     "branch_billing.csv",

@@ -29,7 +29,9 @@ with right:
 
 as_of = data.routing_as_of(clients)
 if as_of is not None:
-    st.caption(f"Routings valid as of **{as_of:%Y-%m-%d %H:%M} UTC**, the time the warehouse was built for.")
+    st.caption(
+        f"Routings valid as of **{ui.local_time(as_of, ui.viewer_timezone())}**, the time the warehouse was built for."
+    )
 
 routing = data.customer_routing(clients, channels)
 if routing.empty:
@@ -57,10 +59,10 @@ figure = px.bar(
     routing,
     x="channel",
     y="customer_count",
-    color="client_id",
+    color="client_name",
     category_orders={"channel": by_channel["channel"].tolist()},
     text_auto=True,
-    labels={"channel": "Delivery channel", "customer_count": "Customers", "client_id": "Client"},
+    labels={"channel": "Delivery channel", "customer_count": "Customers", "client_name": "Client"},
     title="Customers per delivery channel",
 )
 figure.update_traces(textposition="inside")
@@ -71,7 +73,7 @@ st.subheader("Customers per channel")
 ui.table(
     pd.DataFrame(
         {
-            "Client": routing["client_id"],
+            "Client": routing["client_name"],
             "Delivery channel": routing["channel"],
             "Customers": routing["customer_count"].astype(int),
         }

@@ -25,7 +25,9 @@ left, middle, right = st.columns([3, 3, 3])
 with left:
     clients = ui.client_filter("fp_clients")
 with middle:
-    start, end = ui.date_range_filter("file_pickup", "fp_dates", label="Uploaded", help="The upload date (UTC).")
+    start, end = ui.date_range_filter(
+        "file_pickup", "fp_dates", label="Uploaded", help="The upload date, in the client's time zone; inclusive."
+    )
 with right:
     states = ui.choice_filter(
         "State",
@@ -46,7 +48,10 @@ if files.empty:
     )
     st.stop()
 
-st.caption(f"States as of **{pd.Timestamp(as_of):%Y-%m-%d %H:%M} UTC**, the time the warehouse was built for.")
+st.caption(
+    f"States as of **{ui.local_time(as_of, ui.viewer_timezone())}**, the time the warehouse was built for. "
+    "Times are in each client's time zone; the CSV download has them in UTC as well."
+)
 overdue = files[files["pickup_state"] == "overdue"]
 metrics = st.columns(3)
 metrics[0].metric("Overdue", f"{len(overdue):,}")
@@ -58,27 +63,41 @@ if not overdue.empty:
         "You can submit a ticket to Customer Support.",
         icon=":material/report:",
     )
+    for file in overdue.itertuples(index=False):
+        uploaded = ui.local_time(file.uploaded_at, file.timezone)
+        expected = ui.local_time(file.expected_pickup_by, file.timezone)
+        subject = f"File not picked up: {file.file_name} ({file.client_name})"
+        body = (
+            f"Client: {file.client_name} ({file.client_id})\n"
+            f"File: {file.file_name} (file id {file.file_id})\n"
+            f"Uploaded: {uploaded}\n"
+            f"Expected pickup by: {expected}\n\n"
+            "The file has not been picked up for processing and does not appear in the Job Tracking report."
+        )
+        st.markdown(
+            f"- **{file.file_name}** ({file.client_name}), uploaded {uploaded}, expected by {expected}: "
+            f"[submit a ticket]({ui.support_ticket_link(subject, body)})"
+        )
 
-ui.table(
+ui.table_with_times(
     pd.DataFrame(
         {
             "State": files["pickup_state"].map(ui.PICKUP_STATE_LABELS),
-            "Client": files["client_id"],
+            "Client": files["client_name"],
             "File": files["file_name"],
-            "Uploaded (UTC)": files["uploaded_at"],
-            "Expected pickup by (UTC)": files["expected_pickup_by"],
-            "Picked up (UTC)": files["picked_up_at"],
+            "Uploaded": files["uploaded_at"],
+            "Expected pickup by": files["expected_pickup_by"],
+            "Picked up": files["picked_up_at"],
             "Job ID": files["job_id"],
             "Timed start": files["timed_start_rule_id"].notna(),
             "Size (KB)": (files["size_bytes"] / 1024).round(1),
+            ui.TIMEZONE_COLUMN: files["timezone"],
         }
     ),
+    ["Uploaded", "Expected pickup by", "Picked up"],
     "file_pickup.csv",
     key="fp_table",
     column_config={
-        "Uploaded (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
-        "Expected pickup by (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
-        "Picked up (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
         "Timed start": st.column_config.CheckboxColumn(help="A timed-start rule delayed the pickup window."),
     },
 )

@@ -42,23 +42,22 @@ shown = pd.DataFrame(
     {
         "Job ID": jobs["job_id"],
         "Job name": jobs["job_name"],
-        "Client": jobs["client_id"],
+        "Client": jobs["client_name"],
         "Awaiting": jobs["approval_stage"].map(ui.APPROVAL_STAGE_LABELS),
-        "Awaiting since (UTC)": jobs["awaiting_since"],
+        "Awaiting since": jobs["awaiting_since"],
         "Documents": jobs["document_count"].astype(int),
         "Amount due": jobs["amount_due"].astype(float),
         "Currency": jobs["currency"].fillna("mixed"),
         "Pulled documents": jobs["pulled_document_count"].astype(int),
+        ui.TIMEZONE_COLUMN: jobs["timezone"],
     }
 )
-ui.table(
+ui.table_with_times(
     shown,
+    ["Awaiting since"],
     "job_approval.csv",
     key="ja_table",
-    column_config={
-        "Awaiting since (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
-        "Amount due": st.column_config.NumberColumn(format="%.2f"),
-    },
+    column_config={"Amount due": st.column_config.NumberColumn(format="%.2f")},
 )
 
 job_ids = jobs["job_id"].tolist()
@@ -68,7 +67,7 @@ pulled = data.job_documents(job_ids, clients, pulled_only=True)
 if pulled.empty:
     ui.empty_state("No documents have been pulled from these jobs.")
 else:
-    ui.table(
+    ui.table_with_times(
         pd.DataFrame(
             {
                 "Job ID": pulled["job_id"],
@@ -76,17 +75,16 @@ else:
                 "Type": pulled["document_type"],
                 "Customer": pulled["customer_account_id"],
                 "Routed to": pulled["delivery_channel"].map(ui.method_label),
-                "Pulled at (UTC)": pulled["pulled_at"],
+                "Pulled at": pulled["pulled_at"],
                 "Amount due": pulled["amount_due"].astype(float),
                 "Currency": pulled["currency"],
+                ui.TIMEZONE_COLUMN: pulled["timezone"],
             }
         ),
+        ["Pulled at"],
         "job_approval_pulled_documents.csv",
         key="ja_pulled",
-        column_config={
-            "Pulled at (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
-            "Amount due": st.column_config.NumberColumn(format="%.2f"),
-        },
+        column_config={"Amount due": st.column_config.NumberColumn(format="%.2f")},
     )
 
 st.subheader("Documents of a job")

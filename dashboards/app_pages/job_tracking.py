@@ -20,7 +20,9 @@ left, middle, right, search_column = st.columns([3, 3, 3, 2])
 with left:
     clients = ui.client_filter("jt_clients")
 with middle:
-    start, end = ui.date_range_filter("job_tracking", "jt_dates", help="The date the job was created (UTC).")
+    start, end = ui.date_range_filter(
+        "job_tracking", "jt_dates", help="The date the job was created, in the client's time zone; inclusive."
+    )
 with right:
     methods = ui.method_filter("jt_methods")
 with search_column:
@@ -66,7 +68,7 @@ shown = pd.DataFrame(
     {
         "Job ID": table["job_id"],
         "Job name": table["job_name"],
-        "Client": table["client_id"],
+        "Client": table["client_name"],
         "Current status": table["current_status_label"],
         "Tracker": table["tracker"],
         "Documents": table["document_count"],
@@ -113,7 +115,7 @@ job_id = st.selectbox(
 job = jobs.set_index("job_id").loc[job_id]
 st.subheader(f"{job['job_name'] or job_id}")
 st.caption(
-    f"Job {job_id} · client {job['client_id']} · created {pd.Timestamp(job['created_at']):%Y-%m-%d %H:%M} UTC · "
+    f"Job {job_id} · {job['client_name']} · created {pd.Timestamp(job['created_at']):%Y-%m-%d %H:%M} UTC · "
     f"current status: {job['current_status_label']}"
 )
 st.html(ui.tracker_html(steps[steps["job_id"] == job_id]))

@@ -20,7 +20,10 @@ with left:
     clients = ui.client_filter("rc_clients")
 with middle:
     start, end = ui.date_range_filter(
-        "rule_change_audit", "rc_dates", label="Requested", help="The request date (UTC); inclusive."
+        "rule_change_audit",
+        "rc_dates",
+        label="Requested",
+        help="The request date, in the client's time zone; inclusive.",
     )
 with right:
     choice = st.segmented_control(
@@ -51,26 +54,25 @@ if unauthorized["is_applied"].any():
         icon=":material/gpp_maybe:",
     )
 
-ui.table(
+st.caption("Times are in each client's time zone; the CSV download has them in UTC as well.")
+ui.table_with_times(
     pd.DataFrame(
         {
             "Authorized": changes["is_authorized"],
             "Why": changes["authorization_reason"],
-            "Client": changes["client_id"],
+            "Client": changes["client_name"],
             "Change": changes["change_id"],
             "Rule": changes["rule_id"],
             "Summary": changes["summary"],
             "Requested by": changes["requested_by_name"].fillna(changes["requested_by_contact_id"]),
             "Role": changes["requested_by_role"],
-            "Requested (UTC)": changes["requested_at"],
-            "Applied (UTC)": changes["applied_at"],
+            "Requested": changes["requested_at"],
+            "Applied": changes["applied_at"],
+            ui.TIMEZONE_COLUMN: changes["timezone"],
         }
     ),
+    ["Requested", "Applied"],
     "rule_change_audit.csv",
     key="rc_table",
-    column_config={
-        "Authorized": st.column_config.CheckboxColumn(),
-        "Requested (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
-        "Applied (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
-    },
+    column_config={"Authorized": st.column_config.CheckboxColumn()},
 )

@@ -13,7 +13,7 @@ The figures the tests check, worked out by hand from the rows below:
 * Customer routing (as of 2026-03-31 12:00 UTC): ACME email 12, fax 3, pull 2 (17);
   MAPLE email 6, eInvoice Connect 4 (10); 27 in all, 18 by email.
 * Branch activity, default range 2026-02-19..2026-03-20: 9 documents; NE 4, SW 2,
-  UNASSIGNED 1, TOR 2.
+  UNASSIGNED 1, TOR 2. Branch W9 (ACME, 2026-01-20, 1 document) has no name.
 * Branch billing, default range 2026-02-14..2026-03-15: USD fees 60.00 (NE 52.50, SW 2.00,
   TOR 5.50), CAD fees 100.00 (TOR: print 80.00, postage 20.00). At 0.75 the CAD is 75.00 USD
   and the USD total 135.00. The model's fee_amount_usd was built with 0.70 (56.00 + 14.00):
@@ -24,6 +24,15 @@ The figures the tests check, worked out by hand from the rows below:
   F0 and F1 picked up.
 * Rule changes: CH1 and CH3 authorized; CH2 (ACME, requested by a billing contact) not
   authorized, yet applied.
+* Clients (``marts.dim_clients``): ACME "Acme Utilities" (America/New_York) and MAPLE "Maple
+  Power" (America/Toronto) invoice by branch; BOLT "Bolt Telecom" (America/Chicago) does not and
+  has no activity. Daylight saving starts on 2026-03-08 in both eastern zones: B1 mailed
+  2026-03-03 15:00 UTC is 10:00 EST, B3 mailed 2026-03-20 15:00 UTC is 11:00 EDT.
+* F4 (ACME, picked up) was uploaded 2026-03-20 02:30 UTC = 2026-03-19 22:30 EDT: on a local-date
+  filter it belongs to 19 March, not to the 20th.
+* Operations (``ops``): refresh runs (a published full run two hours before "now", then a
+  failed incremental run), the landing accounting of two tables, and one rejected row
+  (``documents.csv`` row 7, "unknown job J404").
 """
 
 from __future__ import annotations
@@ -34,6 +43,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
+
+from billing_reports.refresh import REFRESH_RUNS_COLUMNS
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 APP = PROJECT_DIR / "dashboards" / "app.py"
@@ -96,6 +107,9 @@ MART_TABLES: dict[str, str] = {
         client_id varchar, file_id varchar, file_name varchar, uploaded_at timestamp,
         expected_pickup_by timestamp, picked_up_at timestamp, job_id varchar, pickup_state varchar,
         processing_start_at timestamp, timed_start_rule_id varchar, size_bytes bigint, as_of timestamp""",
+    "dim_clients": """
+        client_id varchar, client_name varchar, timezone varchar, invoices_by_branch boolean,
+        display_name varchar""",
     "rpt_rule_change_audit": """
         client_id varchar, change_id varchar, rule_id varchar, requested_by_contact_id varchar,
         requested_at timestamp, applied_at timestamp, is_authorized boolean, authorization_reason varchar,
@@ -204,6 +218,8 @@ BRANCH_ACTIVITY = [
     ("ACME", "UNASSIGNED", "Unassigned", "2026-03-20", "fax", 1, 1, 0, "50.00", "USD"),
     ("MAPLE", "TOR", "Toronto", "2026-03-15", "us_mail", 1, 1, 0, "90.00", "CAD"),
     ("MAPLE", "TOR", "Toronto", "2026-03-15", "einvoice_connect", 1, 1, 0, "110.00", "CAD"),
+    # A branch number the branches file does not name (before the default range).
+    ("ACME", "W9", None, "2026-01-20", "us_mail", 1, 1, 0, "40.00", "USD"),
 ]
 
 # client, branch, name, date, fee type, currency, facility, amount, amount in USD at the BUILD's rate 0.70, fees
@@ -252,6 +268,27 @@ FILE_PICKUP = [
      "overdue", "2026-03-31 11:00", None, 52_500),
     ("MAPLE", "F3", "maple_20260331.csv", "2026-03-31 11:50", "2026-03-31 13:15", None, None,
      "waiting", "2026-03-31 13:00", "RULE-M9", 19_800),
+    ("ACME", "F4", "acme_20260319_late.csv", "2026-03-20 02:30", "2026-03-20 02:45", "2026-03-20 02:38", "J2",
+     "picked_up", "2026-03-20 02:30", None, 10_240),
+]
+
+# client, name, zone, invoices by branch, display name
+CLIENTS = [
+    ("ACME", "Acme Utilities", "America/New_York", True, "Acme Utilities"),
+    ("MAPLE", "Maple Power", "America/Toronto", True, "Maple Power"),
+    ("BOLT", "Bolt Telecom", "America/Chicago", False, "Bolt Telecom"),
+]
+
+# ops.landing_accounting: table, landed, accepted, rejected, duplicates, current, superseded,
+# unreadable, files seen, files rejected
+LANDING_ACCOUNTING = [
+    ("documents", 18, 17, 1, 0, 17, 0, 0, 1, 0),
+    ("jobs", 7, 7, 0, 0, 7, 0, 0, 1, 0),
+]
+
+# ops.rejected_rows: table, file, row, reason, key, level
+REJECTED_ROWS = [
+    ("documents", "/landing/documents/documents.csv", 7, "unknown job J404", "D999", "row"),
 ]
 
 RULE_CHANGES = [
@@ -296,8 +333,9 @@ def build_warehouse(
 ) -> Path:
     """Write the hand-made warehouse to ``path``.
 
-    ``refreshed_at``: the ``finished_at`` of a successful ``ops.refresh_runs`` row (a failed run
-    30 minutes later is recorded too and must be ignored); None = no ``ops.refresh_runs`` table.
+    ``refreshed_at``: the ``finished_at`` of a published ``ops.refresh_runs`` row (outcome
+    ``published``, as billing_reports.refresh records it; a failed run 30 minutes later is
+    recorded too and must be ignored); None = no ``ops`` schema.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():
@@ -310,17 +348,38 @@ def build_warehouse(
         if refreshed_at is not None:
             naive = refreshed_at.astimezone(UTC).replace(tzinfo=None)
             connection.execute("create schema ops")
-            connection.execute(
-                "create table ops.refresh_runs (run_id varchar, started_at timestamp, finished_at timestamp,"
-                " outcome varchar)"
-            )
+            columns = ", ".join(f"{name} {kind}" for name, kind in REFRESH_RUNS_COLUMNS.items())
+            connection.execute(f"create table ops.refresh_runs ({columns})")
             connection.executemany(
-                "insert into ops.refresh_runs values (?, ?, ?, ?)",
+                "insert into ops.refresh_runs (run_id, started_at, finished_at, outcome, build_mode, rows_rejected)"
+                " values (?, ?, ?, ?, ?, ?)",
                 [
-                    ("run-1", naive - timedelta(minutes=5), naive, "success"),
-                    ("run-2", naive + timedelta(minutes=25), naive + timedelta(minutes=30), "failed"),
+                    # 5 minutes 30 seconds: the duration the data-quality page shows.
+                    ("run-1", naive - timedelta(minutes=5, seconds=30), naive, "published", "full", 1),
+                    (
+                        "run-2",
+                        naive + timedelta(minutes=25),
+                        naive + timedelta(minutes=30),
+                        "failed",
+                        "incremental",
+                        None,
+                    ),
                 ],
             )
+            connection.execute(
+                "create table ops.landing_accounting (source_table varchar, rows_landed bigint, rows_accepted bigint,"
+                " rows_rejected bigint, duplicates_collapsed bigint, rows_current bigint, rows_superseded bigint,"
+                " rows_unreadable bigint, files_seen bigint, files_rejected bigint)"
+            )
+            connection.execute(
+                "create table ops.rejected_rows (source_table varchar, source_file varchar, source_row bigint,"
+                " reason varchar, record_key varchar, reject_level varchar)"
+            )
+            if with_rows:
+                connection.executemany(
+                    "insert into ops.landing_accounting values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", LANDING_ACCOUNTING
+                )
+                connection.executemany("insert into ops.rejected_rows values (?, ?, ?, ?, ?, ?)", REJECTED_ROWS)
         if not with_rows:
             return path
 
@@ -433,6 +492,7 @@ def build_warehouse(
         _insert(connection, "rpt_job_activity_recipients", RECIPIENTS)
         _insert(connection, "rpt_file_pickup", [(*row, AS_OF) for row in FILE_PICKUP])
         _insert(connection, "rpt_rule_change_audit", [(*row, row[5] is not None) for row in RULE_CHANGES])
+        _insert(connection, "dim_clients", CLIENTS)
     finally:
         connection.close()
     return path
@@ -448,6 +508,7 @@ USERS = {
     "ann@acme.example": ("client", "ACME", None, "acme-secret-2"),
     "marie@maple.example": ("client", "MAPLE", None, "maple-secret-3"),
     "ned@acme.example": ("client", "ACME", ("NE",), "northeast-secret-4"),
+    "bea@bolt.example": ("client", "BOLT", None, "bolt-secret-5"),  # a client that does not invoice by branch
 }
 PASSWORDS = {name: user[3] for name, user in USERS.items()}
 OPS_USER = "olivia"
@@ -491,7 +552,7 @@ def signed_out(app) -> bool:
 
 @pytest.fixture(scope="session")
 def users_file(tmp_path_factory) -> Path:
-    """The users file of USERS (one ops user, three client users)."""
+    """The users file of USERS (one ops user, four client users)."""
     return write_users_file(tmp_path_factory.mktemp("users") / "users.toml")
 
 

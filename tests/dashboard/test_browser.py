@@ -8,6 +8,8 @@ Skipped only when /usr/bin/chromium is missing and CI is not set; in CI it must 
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
 import signal
@@ -15,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -177,7 +180,7 @@ def test_job_tracking(page, server):
     # The details of the newest job (J6) with its 10-step tracker.
     expect(page.locator(".bt-tracker .bt-step")).to_have_count(10)
     expect(page.locator(".bt-step.bt-current")).to_contain_text("Awaiting Ops Approval")
-    choose(page, "Client", "MAPLE")
+    choose(page, "Client", "Maple Power")
     expect_text(metric(page, "Jobs"), "2")
     screenshot(page, "job_tracking")
 
@@ -215,17 +218,24 @@ def test_file_pickup(page, server):
     open_report(page, server, "file_pickup", "File pickup")
     expect(page.get_by_text("1 file is overdue")).to_be_visible()
     expect(page.get_by_text("you can submit a ticket to Customer Support.").first).to_be_visible()
-    choose(page, "Client", "MAPLE")
+    # The overdue file's ticket: a mailto: to the support address, prefilled with the file.
+    ticket = page.get_by_role("link", name="submit a ticket")
+    expect(ticket).to_have_count(1)
+    assert ticket.get_attribute("href").startswith("mailto:support@example.com?subject=File%20not%20picked%20up")
+    assert "acme_20260331.csv" in urllib.parse.unquote(ticket.get_attribute("href"))
+    # Times in the client's zone: F2 was uploaded 11:00Z = 07:00 EDT in New York.
+    expect(page.get_by_text("uploaded 2026-03-31 07:00 EDT")).to_be_visible()
+    screenshot(page, "file_pickup")
+    choose(page, "Client", "Maple Power")
     expect_text(metric(page, "Overdue"), "0")
     expect_text(metric(page, "Waiting"), "1")
-    screenshot(page, "file_pickup")
 
 
 def test_billing_statistics(page, server):
     open_report(page, server, "billing_statistics", "Billing statistics")
     expect_text(metric(page, "Bills"), "9")
     page.locator(".js-plotly-plot").first.wait_for()
-    choose(page, "Client", "ACME")
+    choose(page, "Client", "Acme Utilities")
     expect_text(metric(page, "Bills"), "7")
     screenshot(page, "billing_statistics")
 
@@ -239,22 +249,66 @@ def test_billing_activity_details(page, server):
 
 
 def test_branch_report(page, server):
+    from playwright.sync_api import expect
+
     open_report(page, server, "branch_report", "Branch report")
     expect_text(metric(page, "Documents"), "9")
+    # D23 has no branch: the help page's "contact customer service", with a ticket for it.
+    expect(page.get_by_text("1 document with no branch number")).to_be_visible()
+    expect(page.get_by_role("link", name="submit a ticket")).to_have_count(1)
+    screenshot(page, "branch_report")
     choose(page, "Branch", "NE · Northeast")
     expect_text(metric(page, "Documents"), "4")
-    screenshot(page, "branch_report")
+
+
+def test_branch_report_for_a_client_that_does_not_invoice_by_branch(page, server):
+    from playwright.sync_api import expect
+
+    open_report(page, server, "branch_report", "Branch report", user="bea@bolt.example")
+    expect(page.get_by_text("The Branch report does not apply to Bolt Telecom.")).to_be_visible()
+    expect(page.locator('[data-testid="stMetric"]')).to_have_count(0)
+    screenshot(page, "branch_report_not_by_branch")
 
 
 def test_branch_billing_converts_cad_at_the_typed_rate(page, server):
     open_report(page, server, "branch_billing", "Branch billing report")
     expect_text(metric(page, "Total (USD, excludes CAD fees)"), "60.00 USD")
-    rate = page.get_by_role("spinbutton", name="Enter the exchange rate that appears on your invoice")
+    from playwright.sync_api import expect
+
+    rate = page.get_by_role("spinbutton", name="Enter the exchange rate that appears on your invoice (USD per 1 CAD)")
     rate.fill("0.75")
     rate.press("Enter")
     expect_text(metric(page, "CAD fees in USD"), "75.00 USD")
     expect_text(metric(page, "Total (USD)"), "135.00 USD")
+    expect(page.get_by_text("1 USD = 1.3333 CAD")).to_be_visible()
     screenshot(page, "branch_billing")
+    # The downloaded fee rows carry the rate they were converted at.
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download CSV").last.click()
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig"))))
+    assert {row["Exchange rate (USD per 1 CAD)"] for row in rows} == {"0.75"}
+    assert {row["Amount (USD)"] for row in rows if row["Currency"] == "CAD"} == {"60.0", "15.0"}  # 80, 20 x 0.75
+    # Typed the wrong way round (CAD per USD): outside 0.60-1.10, so the page asks first.
+    rate.fill("1.37")
+    rate.press("Enter")
+    expect(page.get_by_text("1.3700 USD per 1 CAD is outside the usual range")).to_be_visible()
+    expect(page.get_by_text("CAD fees stay in CAD until you confirm the rate.")).to_be_visible()
+    screenshot(page, "branch_billing_rate_confirmation")
+    page.get_by_text("Yes, use 1.3700 USD per 1 CAD").click()
+    expect(page.get_by_text("137.00 USD").first).to_be_visible()  # 100.00 CAD x 1.37
+
+
+def test_data_quality_for_operations(page, server):
+    from playwright.sync_api import expect
+
+    open_report(page, server, "data_quality", "Data quality")
+    expect(page.get_by_role("link", name="Data quality")).to_have_count(1)  # in the ops navigation
+    expect(page.get_by_text("Recent refreshes", exact=True)).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download CSV").last.click()
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig"))))
+    assert [(row["File"], row["Row"], row["Reason"]) for row in rows] == [("documents.csv", "7", "unknown job J404")]
+    screenshot(page, "data_quality")
 
 
 def test_customer_routing(page, server):
@@ -289,9 +343,10 @@ def test_sign_in_refuses_a_wrong_password_and_a_client_sees_only_their_own_clien
     page.get_by_role("heading", name="Billing statistics").wait_for()
     expect_text(metric(page, "Bills"), "2")  # MAPLE's 2 bills, not the 9 of every client
     expect(page.get_by_text("Signed in as")).to_contain_text("marie@maple.example")
-    page.get_by_role("combobox", name="Client", exact=True).click()
-    expect(page.get_by_role("option")).to_have_text(["MAPLE"])
-    page.keyboard.press("Escape")
+    # No client picker: the client's name instead; and no operations page in the navigation.
+    expect(page.get_by_role("combobox", name="Client", exact=True)).to_have_count(0)
+    expect(page.get_by_text("Maple Power").first).to_be_visible()
+    expect(page.get_by_role("link", name="Data quality")).to_have_count(0)
     screenshot(page, "client_user_billing_statistics")
     page.get_by_role("button", name="Sign out").click()
     page.get_by_role("button", name="Sign in").wait_for()

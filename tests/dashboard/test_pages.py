@@ -295,18 +295,18 @@ def test_job_approval_filters(open_page):
 
 def test_customer_routing_counts_customers_per_channel_as_of_the_build(open_page):
     app = open_page("customer_routing")
-    assert "2026-03-31 12:00 UTC" in texts(app.caption)
+    assert "2026-03-31 12:00 UTC" in texts(app.caption)  # an ops user sees every client: UTC
     assert metrics(app)["Customer routings"] == "27"
     routing = table(app, "Client", "Delivery channel")
     counts = dict(
         zip(zip(routing["Client"], routing["Delivery channel"], strict=True), routing["Customers"], strict=True)
     )
     assert counts == {
-        ("ACME", "Email"): 12,
-        ("ACME", "Fax"): 3,
-        ("ACME", "Pull"): 2,
-        ("MAPLE", "eInvoice Connect"): 4,
-        ("MAPLE", "Email"): 6,
+        ("Acme Utilities", "Email"): 12,
+        ("Acme Utilities", "Fax"): 3,
+        ("Acme Utilities", "Pull"): 2,
+        ("Maple Power", "eInvoice Connect"): 4,
+        ("Maple Power", "Email"): 6,
     }
     assert app.get("plotly_chart")
 
@@ -358,7 +358,7 @@ def test_branch_report_filters(open_page):
 def test_branch_billing_without_a_rate_keeps_cad_in_cad_and_says_the_total_excludes_it(open_page):
     app = open_page("branch_billing")
     rate = app.number_input(key="bb_rate")
-    assert rate.label == "Enter the exchange rate that appears on your invoice"
+    assert rate.label == "Enter the exchange rate that appears on your invoice (USD per 1 CAD)"
     assert rate.value is None
     assert metrics(app) == {
         "USD fees": "60.00 USD",
@@ -452,7 +452,7 @@ def test_file_pickup_shows_waiting_and_overdue_files_with_the_support_hint(open_
 def test_file_pickup_filters(open_page):
     app = open_page("file_pickup")
     app.multiselect(key="fp_states").set_value([]).run()  # every state
-    assert len(table(app, "State")) == 4
+    assert len(table(app, "State")) == 5  # F0..F4
     app.multiselect(key="fp_clients").set_value(["MAPLE"]).run()
     assert len(table(app, "State")) == 2
     app.multiselect(key="fp_states").set_value(["overdue"]).run()

@@ -51,6 +51,7 @@ MAPLE_MARKS = [
     "marie@maple",
     "einvoice_connect",
     "eInvoice Connect",  # only MAPLE's documents go by eInvoice Connect
+    "Bolt",  # nor anything of a third client (BOLT, "Bolt Telecom")
 ]
 # ... and what a MAPLE user must not see of ACME:
 ACME_ONLY_MARKS = ["ACME", "J1", "J2", "J4", "CUST-A1", "Northeast", "Southwest", "acme_", "CH1", "CH2", "Pat Primary"]
@@ -194,10 +195,10 @@ def test_a_client_user_sees_nothing_of_another_client_on_any_page_or_download(op
     assert not app.exception, [item.value for item in app.exception]
     text = shown_text(app, downloads)
     assert not leaked(text), f"{page} shows MAPLE's {leaked(text)}"
-    assert "ACME" in text  # the page does show the user's own client
+    assert "Acme Utilities" in text  # the page does show the user's own client, by name
     assert app.download_button, "the page offers its CSV downloads"
-    # The client picker offers only the user's own client.
-    assert app.multiselect(key=CLIENT_FILTERS[page]).options == ["ACME"]
+    # No client picker: the user's own client's name instead.
+    assert not [widget for widget in app.multiselect if widget.key == CLIENT_FILTERS[page]]
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -211,8 +212,8 @@ def test_the_other_client_sees_nothing_of_the_first(open_page, downloads, page):
 def test_an_ops_user_sees_every_client_with_a_client_picker(open_page, downloads, page):
     app = widen(open_page(page), page)
     text = shown_text(app, downloads)
-    assert "MAPLE" in text and "ACME" in text
-    assert app.multiselect(key=CLIENT_FILTERS[page]).options == ["ACME", "MAPLE"]
+    assert "Maple Power" in text and "Acme Utilities" in text
+    assert app.multiselect(key=CLIENT_FILTERS[page]).options == ["Acme Utilities", "Bolt Telecom", "Maple Power"]
     assert "Signed in as `olivia`" in "\n".join(caption.value for caption in app.sidebar.caption)
 
 
@@ -532,7 +533,7 @@ def test_outside_a_streamlit_session_nobody_is_signed_in(use_warehouse, dashboar
     assert data.current_scope() == auth.NOBODY
     assert data.billing_statistics().empty and data.client_ids() == []
     with auth.service_scope("a script"):
-        assert data.client_ids() == ["ACME", "MAPLE"]
+        assert data.client_ids() == ["ACME", "BOLT", "MAPLE"]  # by name: Acme, Bolt, Maple
 
 
 # ----------------------------------------------------------------------------------------------
@@ -551,7 +552,7 @@ def test_injection_in_every_text_input_is_harmless(open_page, dashboard_warehous
             assert not app.exception, [item.value for item in app.exception]
             assert not leaked(shown_text(app))
             for frame in app.dataframe:
-                assert "MAPLE" not in set(frame.value.get("Client", []))
+                assert not {"MAPLE", "Maple Power"} & set(frame.value.get("Client", []))
         app.text_input(key=key).input("").run()
     assert warehouse_counts(dashboard_warehouse) == counts
     if page == "job_tracking":
@@ -584,7 +585,9 @@ def test_injection_in_the_sign_in_form_is_harmless(signed_out_app, dashboard_war
 def _calls(data, client_ids):
     """Every public data function that takes client_ids, called with ``client_ids``."""
     return {
+        "clients": lambda: data.clients(client_ids),
         "client_ids": lambda: data.client_ids(client_ids),
+        "client_names": lambda: data.client_names(client_ids),
         "date_bounds": lambda: data.date_bounds("billing_statistics", client_ids),
         "default_date_range": lambda: data.default_date_range("billing_statistics", client_ids),
         "branches": lambda: data.branches(client_ids),
@@ -641,7 +644,7 @@ def test_every_data_function_keeps_a_client_user_to_their_client(
             assert not leaked(result.to_csv(index=False)), name
             if asked == ["MAPLE"]:
                 assert result.empty, name
-        elif isinstance(result, list):
+        elif isinstance(result, list | dict):
             assert "MAPLE" not in result, name
     assert data.billing_statistics(asked)["bill_count"].sum() == (0 if asked == ["MAPLE"] else 12)
 
@@ -660,7 +663,7 @@ def test_nobody_signed_in_reads_nothing(use_warehouse, dashboard_warehouse, monk
                 call()
             continue
         result = call()
-        if isinstance(result, pd.DataFrame | list):
+        if isinstance(result, pd.DataFrame | list | dict):
             assert len(result) == 0, name
 
 

@@ -121,7 +121,8 @@ def test_job_activity_html_body_holds_the_figures(run, smtp_server):
     assert "<th>Pulled documents (pull class T)</th><td>0</td>" in body
     assert "<th>Failed deliveries</th><td>1</td>" in body
     assert "<th>Bounced deliveries</th><td>1</td>" in body
-    assert "<th>Completed</th><td>2026-03-05 10:32 UTC</td>" in body
+    # Completed 10:32Z on 5 March, in C1's zone (New York, before daylight saving): 05:32 EST.
+    assert "<th>Completed</th><td>2026-03-05 05:32 EST</td>" in body
     text = j3.message.get_body(("plain",)).get_content()
     assert "Failed deliveries:     1" in text and "Bounced deliveries:    1" in text
 
@@ -138,7 +139,7 @@ def test_job_activity_pdf_attachment_is_the_same_report(run, smtp_server):
     assert pdf.startswith(b"%PDF")
     strings = _pdf_strings(pdf)
     assert _value_after(strings, "Documents") == "2"
-    assert _value_after(strings, "Completed") == "2026-03-05 10:32 UTC"
+    assert _value_after(strings, "Completed") == "2026-03-05 05:32 EST"  # 10:32Z in New York
     assert _value_after(strings, "Failed deliveries") == "1"
     assert _value_after(strings, "Bounced deliveries") == "1"
 

@@ -249,6 +249,24 @@ def test_refresh_publishes_the_warehouse_and_keeps_a_log_and_a_validation_report
     assert (report / "data_docs" / "index.html").exists()
 
 
+def test_the_dashboard_banner_shows_the_refresh_just_published(workspace, published, monkeypatch):
+    # Before the fix the banner looked for outcome 'success', which refresh never records, and fell
+    # back to the file's time ("no refresh run is recorded") right after a refresh.
+    from datetime import UTC
+
+    from dashboards import data
+
+    warehouse = workspace["warehouse"]
+    [(run_id, finished_at)] = _query(
+        warehouse, "select run_id, finished_at from ops.refresh_runs where outcome = 'published'"
+    )
+    assert run_id == workspace["runs"][0]
+    monkeypatch.setenv("BILLING_WAREHOUSE", str(warehouse))
+    info = data.last_refresh()
+    assert (info.source, info.refreshed_at) == ("refresh_runs", finished_at.replace(tzinfo=UTC))
+    assert not info.is_stale
+
+
 def test_reader_keeps_the_old_data_during_a_refresh_and_sees_the_new_after_reopening(reader):
     assert reader["before"] == 4
     assert reader["during"] == 4
