@@ -64,22 +64,27 @@ def decidable(job) -> bool:
     )
 
 
+JOB_COLUMNS = {
+    "Amount due": st.column_config.NumberColumn(format="%.2f"),
+    "Approval": st.column_config.TextColumn(width="large"),
+}
+
+
 def shown(frame: pd.DataFrame) -> pd.DataFrame:
+    local = ui.with_local_times(frame, ["awaiting_since"])
     return pd.DataFrame(
         {
             "Job ID": frame["job_id"],
             "Job name": frame["job_name"],
             "Client": frame["client_name"].fillna(frame["client_id"]),
             "Awaiting": frame["approval_stage"].map(ui.APPROVAL_STAGE_LABELS),
-            "Awaiting since": [
-                ui.local_time(value, zone)
-                for value, zone in zip(frame["awaiting_since"], frame["timezone"], strict=True)
-            ],
+            "Awaiting since": local["awaiting_since"],
+            "Approval": [state_of(job) for job in frame.itertuples(index=False)],
             "Documents": frame["document_count"].astype(int),
             "Amount due": frame["amount_due"].astype(float),
             "Currency": frame["currency"].fillna("mixed"),
             "Pulled documents": frame["pulled_document_count"].astype(int),
-            "Approval": [state_of(job) for job in frame.itertuples(index=False)],
+            "Awaiting since (UTC)": local["awaiting_since_utc"],
         }
     )
 
@@ -87,15 +92,15 @@ def shown(frame: pd.DataFrame) -> pd.DataFrame:
 mine = jobs[jobs["approval_stage"].isin(queue)]
 others = jobs[~jobs["approval_stage"].isin(queue)]
 if scope.demo:
-    other_party = "the other party"
+    other_party, other_short = "the other party", "the other party"
 elif scope.is_ops:
-    other_party = "the client"
+    other_party, other_short = "the client", "the client"
 else:
-    other_party = "the provider's operations team"
+    other_party, other_short = "the provider's operations team", "operations"
 
 metrics = st.columns(4)
 metrics[0].metric("Awaiting your approval", f"{len(mine):,}")
-metrics[1].metric(f"Waiting for {other_party}", f"{len(others):,}")
+metrics[1].metric(f"Waiting for {other_short}", f"{len(others):,}")
 metrics[2].metric("Documents", f"{int(jobs['document_count'].sum()):,}")
 metrics[3].metric("Pulled documents", f"{int(jobs['pulled_document_count'].sum()):,}")
 
@@ -113,8 +118,11 @@ else:
         shown(mine),
         "job_approval_awaiting_you.csv",
         key="ja_table",
-        column_config={"Amount due": st.column_config.NumberColumn(format="%.2f")},
+        column_config=JOB_COLUMNS,
     )
+    for job in mine.itertuples(index=False):
+        if state_of(job) != "Pending":
+            st.caption(f"Job {job.job_id}: {state_of(job)}.")
 
 if not others.empty:
     st.subheader(f"Waiting for {other_party}")
@@ -123,7 +131,7 @@ if not others.empty:
         shown(others),
         "job_approval_waiting_for_others.csv",
         key="ja_others",
-        column_config={"Amount due": st.column_config.NumberColumn(format="%.2f")},
+        column_config=JOB_COLUMNS,
     )
 
 # --------------------------------------------------------------------------------------------

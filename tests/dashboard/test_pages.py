@@ -284,6 +284,7 @@ def test_job_approval_lists_jobs_awaiting_approval_with_pulled_documents(open_pa
     assert (mine.loc["J6", "Client"], mine.loc["J6", "Approval"]) == ("Maple Power", "Pending")
     # J6 has awaited since 14:00Z on 30 March: 10:00 EDT in Toronto.
     assert mine.loc["J6", "Awaiting since"] == "2026-03-30 10:00 EDT"
+    assert mine.loc["J6", "Awaiting since (UTC)"] == "2026-03-30T14:00:00Z"  # downloads keep UTC
     assert "Shown for information only: the client decides these." in texts(app.caption)
     pulled = table(app, "Job ID", "Document")
     assert list(pulled["Document"]) == ["INV-D43"]
@@ -302,10 +303,7 @@ def test_job_approval_client_filter(open_page):
 
 def test_a_client_sees_their_queue_and_the_jobs_waiting_for_operations_for_information(open_page):
     app = open_page("job_approval", user="marie@maple.example")  # MAPLE: J6 awaits ops approval
-    assert (metrics(app)["Awaiting your approval"], metrics(app)["Waiting for the provider's operations team"]) == (
-        "0",
-        "1",
-    )
+    assert (metrics(app)["Awaiting your approval"], metrics(app)["Waiting for operations"]) == ("0", "1")
     assert [list(frame["Job ID"]) for frame in approval_tables(app)] == [["J6"]]
     assert "Shown for information only: the provider's operations team decides these." in texts(app.caption)
     assert not [button for button in app.button if button.key in ("ja_approve", "ja_reject")]
