@@ -93,11 +93,7 @@ class AlreadyDecided(Exception):
 
 def decision_log_path(warehouse: Path | None = None) -> Path:
     """env ``BILLING_DECISION_LOG``; default ``decisions.jsonl`` beside the warehouse file."""
-    value = os.environ.get("BILLING_DECISION_LOG")
-    if value:
-        path = Path(value).expanduser()
-        return path if path.is_absolute() else settings.PROJECT_DIR / path
-    return (warehouse or settings.warehouse_path()).parent / "decisions.jsonl"
+    return settings.beside_warehouse("BILLING_DECISION_LOG", "decisions.jsonl", warehouse)
 
 
 @dataclass(frozen=True)

@@ -111,11 +111,7 @@ class DeliveryUncertain(Exception):
 
 def default_outbox_path(warehouse: Path | None = None) -> Path:
     """env ``BILLING_OUTBOX``; else ``outbox.sqlite`` beside the warehouse file (``warehouse/outbox.sqlite``)."""
-    value = os.environ.get("BILLING_OUTBOX")
-    if value:
-        path = Path(value).expanduser()
-        return path if path.is_absolute() else settings.PROJECT_DIR / path
-    return (warehouse or settings.warehouse_path()).parent / "outbox.sqlite"
+    return settings.beside_warehouse("BILLING_OUTBOX", "outbox.sqlite", warehouse)
 
 
 def default_eml_dir(warehouse: Path | None = None) -> Path:

@@ -29,6 +29,15 @@ def outbound_dir() -> Path:
     return _resolve(os.environ.get("BILLING_OUTBOUND_DIR") or DEFAULT_OUTBOUND_DIR)
 
 
+def beside_warehouse(env_name: str, file_name: str, warehouse: Path | None = None) -> Path:
+    """A state file of the warehouse (outbox, decision log): env ``env_name`` when set, else
+    ``file_name`` in the warehouse file's folder, so that it outlives every published file."""
+    value = os.environ.get(env_name)
+    if value:
+        return _resolve(value)
+    return (warehouse or warehouse_path()).parent / file_name
+
+
 def _resolve(value: str) -> Path:
     path = Path(value).expanduser()
     return path if path.is_absolute() else (PROJECT_DIR / path)
