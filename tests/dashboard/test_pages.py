@@ -365,6 +365,23 @@ def test_a_rejection_asks_for_a_reason_before_it_can_be_confirmed(open_page, app
     assert not (approval_places["BILLING_OUTBOUND_DIR"] / "document_pulls").exists()
 
 
+def test_with_sign_in_off_the_demo_user_decides_both_stages(open_page, monkeypatch, approval_places):
+    monkeypatch.setenv("BILLING_AUTH", "off")  # scripts/demo.sh: a local demo, one user for both sides
+    app = open_page("job_approval", user=None)
+    app.switch_page("app_pages/job_approval.py")
+    app.run()
+    assert metrics(app)["Awaiting your approval"] == "2"
+    assert [list(frame["Job ID"]) for frame in approval_tables(app)] == [["J4", "J6"]]
+    app.selectbox(key="ja_decide_job").set_value("AP6").run()
+    app.button(key="ja_approve").click().run()
+    # J6: D61 and D62, 125.00 CAD each, all sent.
+    assert "Documents to send: **2** (250.00 CAD)" in texts(app.markdown)
+    app.button(key="ja_confirm_button").click().run()
+    assert texts(app.success).startswith("Approved job J6: submitted at ")
+    record = json.loads(approval_places["BILLING_DECISION_LOG"].read_text().splitlines()[0])
+    assert (record["decided_by"], record["role"], record["approval_id"]) == ("demo", "demo", "AP6")
+
+
 # ----------------------------------------------------------------------------------------------
 # Customer routing (R5)
 # ----------------------------------------------------------------------------------------------
