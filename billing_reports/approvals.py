@@ -34,8 +34,9 @@ the logged decision time, the content from the logged record, the outbox key fro
 and recipient. A crash between any two steps is therefore finished by the next decision made
 (any approval; ``finish_unwritten``), which redoes 3 to 6 for every logged decision without
 "written": a file already there with the same bytes is left alone, a missing one is written, the
-outbox insert is ignored when the row exists. Nothing is lost (the log holds it) and nothing is
-written twice (same names, same bytes, same outbox key). A crash before step 2 leaves nothing.
+outbox insert is ignored when the row exists; the Job approval page does the same on every run
+(``recover``). Nothing is lost (the log holds it) and nothing is written twice (same names, same
+bytes, same outbox key). A crash before step 2 leaves nothing.
 """
 
 from __future__ import annotations
@@ -489,6 +490,19 @@ def finish_unwritten(places: Places) -> list[str]:
             _complete(record, places)
             finished.append(approval_id)
     return finished
+
+
+def recover(places: Places | None = None) -> list[str]:
+    """Finish the logged decisions a crash left unwritten, without waiting for the next decision
+    (the Job approval page calls it on every run; a cheap read of the log when there is none)."""
+    places = places or Places.from_env()
+    if all(record["written"] for record in decisions(places.log).values()):
+        return []
+    try:
+        with fileio.exclusive_lock(fileio.lock_path(places.log), wait_seconds=LOCK_WAIT_SECONDS):
+            return finish_unwritten(places)
+    except fileio.LockBusy:
+        return []  # a decision is being made right now: it finishes them first
 
 
 # --------------------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ if jobs.empty:
     ui.empty_state("No jobs are awaiting approval.", "Jobs appear here while they wait for ops or customer approval.")
     st.stop()
 
+approvals.recover()  # a decision a crash left half written is finished before it is shown
 decided = approvals.submitted(jobs["approval_id"].dropna())
 decider = approvals.Decider.from_scope(scope, session="-")
 

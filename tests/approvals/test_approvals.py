@@ -245,6 +245,25 @@ def test_a_crash_after_any_step_loses_nothing_and_writes_nothing_twice(places, m
     assert outbox_rows(places) == [("approval_decision", "pat@acme.example", "pending")]
 
 
+def test_a_crash_after_logging_is_finished_by_recover_without_another_decision(places, monkeypatch):
+    def crash(name: str) -> None:
+        if name == "logged":
+            raise Crash(name)
+
+    monkeypatch.setattr(approvals, "_step", crash)
+    with pytest.raises(Crash):
+        decide("AP8", "approved", as_decider(ANN), pulls=["D801", "D802"], places=places, now=NOW)
+    monkeypatch.undo()
+    assert outbound(places) == {}
+    assert approvals.recover(places) == ["AP8"]  # what the Job approval page runs on every run
+    assert outbound(places) == {
+        f"document_pulls/{STAMP}-AP8.csv": AP8_PULLS,
+        f"job_approvals/{STAMP}-AP8.csv": AP8_APPROVED,
+    }
+    assert approvals.recover(places) == []
+    assert log_events(places) == [("decided", "AP8"), ("written", "AP8")]
+
+
 def test_a_crash_before_the_decision_is_logged_leaves_nothing(places, monkeypatch):
     def crash(*_args, **_kwargs):
         raise Crash("during the landed checks")
