@@ -37,6 +37,7 @@ COMMAND_MODULES = (
     "billing_reports.export",
     "billing_reports.docs_site",
     "billing_reports.users",
+    "billing_reports.approvals",
 )
 
 

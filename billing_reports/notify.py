@@ -14,7 +14,13 @@ closed before anything is sent):
 ``approval_reminder``
     A reminder for every job awaiting customer approval (``marts.rpt_job_approval``) for longer
     than ``--approval-reminder-hours``, to the client's ``primary_support`` and ``billing``
-    contacts valid now. Once per job x recipient x approval episode (``awaiting_since``).
+    contacts valid now. Once per job x recipient x approval episode (``awaiting_since``). Not
+    for an approval already decided, as landed or as logged by the portal.
+``approval_decision``
+    The confirmation of a decision made in the portal or with ``billing-reports approve|reject``
+    (``billing_reports.approvals``), to the client's primary support contacts valid at the
+    decision, read from the decision log (not the warehouse). Queued in the outbox when the
+    decision is written; sent by the next run. Once per approval x recipient.
 
 The alert and the reminder read the contacts valid now from ``marts.dim_contacts`` and the
 client's name and time zone from ``marts.dim_clients``: like the dashboard, notify reads public
@@ -60,11 +66,12 @@ from typing import Any
 from billing_reports import fileio, settings
 from billing_reports.cli import EXIT_FAILED, EXIT_LOCKED, EXIT_OK, UserError, progress
 
-KINDS = ("job_activity", "overdue_file", "approval_reminder")
+KINDS = ("job_activity", "overdue_file", "approval_reminder", "approval_decision")
 KIND_PREFIXES = {
     "job_activity": "job-activity",
     "overdue_file": "overdue-file",
     "approval_reminder": "approval-reminder",
+    "approval_decision": "approval-decision",
 }
 STATES = ("pending", "sending", "sent", "failed", "dead")
 
@@ -104,11 +111,7 @@ class DeliveryUncertain(Exception):
 
 def default_outbox_path(warehouse: Path | None = None) -> Path:
     """env ``BILLING_OUTBOX``; else ``outbox.sqlite`` beside the warehouse file (``warehouse/outbox.sqlite``)."""
-    value = os.environ.get("BILLING_OUTBOX")
-    if value:
-        path = Path(value).expanduser()
-        return path if path.is_absolute() else settings.PROJECT_DIR / path
-    return (warehouse or settings.warehouse_path()).parent / "outbox.sqlite"
+    return settings.beside_warehouse("BILLING_OUTBOX", "outbox.sqlite", warehouse)
 
 
 def default_eml_dir(warehouse: Path | None = None) -> Path:
@@ -472,6 +475,7 @@ currencies as (
 
 select
     approval.client_id,
+    approval.approval_id,
     clients.client_name,
     clients.timezone,
     approval.job_id,
@@ -489,7 +493,10 @@ left join clients on approval.client_id = clients.client_id
 left join jobs on approval.job_id = jobs.job_id
 left join currencies on approval.job_id = currencies.job_id
 left join contacts on approval.client_id = contacts.client_id
-where approval.approval_stage = 'customer' and approval.awaiting_since <= ?
+where
+    approval.approval_stage = 'customer'
+    and approval.awaiting_since <= ?
+    and approval.approval_decided_at is null
 order by approval.awaiting_since, approval.client_id, approval.job_id, contacts.email
 """
 
@@ -743,6 +750,45 @@ class MessageBuilder:
         footer = "You receive this reminder once each time a job starts waiting for your approval."
         _set_text_and_html(mail, message.recipient_name, intro, facts, [action], footer)
 
+    # The confirmation of a decision -------------------------------------------------------
+
+    def _build_approval_decision(self, message: PlannedMessage, mail: EmailMessage) -> None:
+        from billing_reports.approvals import describe_amounts
+
+        row = message.context
+        timezone = row.get("timezone")
+        approved = row["decision"] == "approved"
+        stage = "operations" if row["stage"] == "ops" else "customer"
+        facts = [
+            ("Client", f"{row.get('client_name') or row['client_id']} ({row['client_id']})"),
+            ("Job", f"{row['job_id']} ({row.get('job_name') or ''})"),
+            ("Decision", f"{row['decision']} ({stage} approval)"),
+            ("Decided by", row["decided_by"]),
+            ("Decided at", _fmt_both(row["decided_at"], timezone)),
+        ]
+        if approved:
+            facts.append(("Documents to send", f"{row['send_count']} ({describe_amounts(row['send_amounts'])})"))
+            facts.append(
+                ("Documents pulled (Pull Class T)", f"{len(row['pulls'])} ({describe_amounts(row['pull_amounts'])})")
+            )
+            facts += [
+                (
+                    f"  pulled {pull['document_number'] or pull['document_id']}",
+                    f"{pull['amount_due']} {pull['currency']}",
+                )
+                for pull in row["pulls"]
+            ]
+        if row.get("reason"):
+            facts.append(("Reason", row["reason"]))
+        verb = "approved" if approved else "rejected"
+        intro = f"Job {row['job_id']} was {verb} in Client Connect. This confirms the decision."
+        paragraphs = [
+            "The decision has been passed to the billing system; the Job approval and Job tracking reports show "
+            "it once the billing system has taken it."
+        ]
+        footer = "You receive this confirmation once per decision."
+        _set_text_and_html(mail, message.recipient_name, intro, facts, paragraphs, footer)
+
 
 def _set_text_and_html(
     mail: EmailMessage,
@@ -988,6 +1034,7 @@ def run_notify(
     log(f"notify: reading {warehouse}")
     snapshot = read_warehouse(warehouse, reference_time, timedelta(hours=hours))
     planned, notes = plan_messages(snapshot, reference_time)
+    planned = _with_portal_decisions(planned, warehouse)
     log(f"notify: {len(planned)} message(s) called for by the warehouse; outbox {outbox_path}")
     result = NotifyResult(dry_run=dry_run, outbox=outbox_path, notes=notes)
     builder = MessageBuilder(warehouse, mail_from, clock)
@@ -1026,6 +1073,21 @@ def run_notify(
             box.close()
     log(f"notify: {result.total('sent')} sent, {result.total('failed')} failed, {result.total('dead')} dead")
     return result
+
+
+def _with_portal_decisions(planned: list[PlannedMessage], warehouse: Path) -> list[PlannedMessage]:
+    """Add the confirmation of each decision the portal logged, and drop the reminders of the
+    approvals it decided (the billing system's row may not have landed yet)."""
+    from billing_reports import approvals
+
+    decided = approvals.written_decisions(approvals.decision_log_path(warehouse))
+    done = {record["approval_id"] for record in decided}
+    kept = [
+        message
+        for message in planned
+        if not (message.kind == "approval_reminder" and message.context.get("approval_id") in done)
+    ]
+    return kept + approvals.confirmation_messages(decided)
 
 
 def _not_due(row, now) -> str | None:

@@ -10,6 +10,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 DEFAULT_RAW_DIR = "data/raw"
 DEFAULT_WAREHOUSE = "warehouse/billing.duckdb"
+DEFAULT_OUTBOUND_DIR = "warehouse/outbound"
 
 
 def raw_dir() -> Path:
@@ -20,6 +21,21 @@ def raw_dir() -> Path:
 def warehouse_path() -> Path:
     """The published DuckDB file: env ``BILLING_WAREHOUSE``, default ``warehouse/billing.duckdb``."""
     return _resolve(os.environ.get("BILLING_WAREHOUSE", DEFAULT_WAREHOUSE))
+
+
+def outbound_dir() -> Path:
+    """Where portal decisions (approvals, pulls) are written for the billing system, as landing files:
+    env ``BILLING_OUTBOUND_DIR``, default ``warehouse/outbound`` (contract section 1)."""
+    return _resolve(os.environ.get("BILLING_OUTBOUND_DIR") or DEFAULT_OUTBOUND_DIR)
+
+
+def beside_warehouse(env_name: str, file_name: str, warehouse: Path | None = None) -> Path:
+    """A state file of the warehouse (outbox, decision log): env ``env_name`` when set, else
+    ``file_name`` in the warehouse file's folder, so that it outlives every published file."""
+    value = os.environ.get(env_name)
+    if value:
+        return _resolve(value)
+    return (warehouse or warehouse_path()).parent / file_name
 
 
 def _resolve(value: str) -> Path:

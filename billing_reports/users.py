@@ -7,10 +7,14 @@ user, written only by this module (atomically, mode 0600)::
     role = "client"
     client_id = "ACME"
     branches = ["NE", "SW"]
+    approver = true
     password_hash = "$argon2id$v=19$m=65536,t=3,p=4$..."
 
 * ``role`` is ``ops`` (the provider's operations staff: every client) or ``client`` (a biller's
   manager: only ``client_id``, and only ``branches`` where a report has a branch).
+* ``approver = true`` (client users only, ``users add --approver``): the user may decide their
+  client's jobs awaiting customer approval (``billing_reports.approvals``). Ops users decide the
+  ops stage by their role.
 * Passwords are stored as argon2id hashes (argon2-cffi), never in plain text.
 * Usernames are case-insensitive: they are stored and compared in lower case.
 
@@ -38,7 +42,9 @@ ROLES = ("ops", "client")
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._@+-]{0,127}")
 #: Client ids and branch codes: printable, no quotes or control characters, at most 128 long.
 CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._:/@&+-]{0,127}")
-USER_KEYS = {"role", "client_id", "branches", "password_hash"}
+#: Why an approver sees every branch of their client.
+APPROVER_WITH_BRANCHES = "an approver decides a whole job, so must see all of its documents, not only some branches"
+USER_KEYS = {"role", "client_id", "branches", "password_hash", "approver"}
 
 
 class UsersFileError(ValueError):
@@ -58,12 +64,14 @@ class User:
     password_hash: str
     client_id: str | None = None
     branches: tuple[str, ...] | None = None  # None: every branch of the client
+    approver: bool = False  # a client user who may decide their client's customer approvals
 
     def describe(self) -> str:
         if self.role == "ops":
             return "operations (every client)"
         branches = f", branches {', '.join(self.branches)}" if self.branches else ""
-        return f"client {self.client_id}{branches}"
+        approver = ", approver" if self.approver else ""
+        return f"client {self.client_id}{branches}{approver}"
 
 
 def users_file() -> Path:
@@ -170,7 +178,14 @@ def parse_users(text: str, source: str = "the users file") -> dict[str, User]:
                 ):
                     raise UsersFileError(f"{where}: branches must be a non-empty list of branch codes (or absent)")
                 branches = tuple(dict.fromkeys(branches))
-        users[name] = User(name, role, password_hash, client_id, branches)
+        approver = entry.get("approver", False)
+        if not isinstance(approver, bool):
+            raise UsersFileError(f"{where}: approver must be true or false")
+        if approver and role != "client":
+            raise UsersFileError(f"{where}: approver is for client users; ops users decide the ops stage by role")
+        if approver and branches is not None:
+            raise UsersFileError(f"{where}: {APPROVER_WITH_BRANCHES}")
+        users[name] = User(name, role, password_hash, client_id, branches, approver)
     return users
 
 
@@ -212,6 +227,8 @@ def render_users(users: Mapping[str, User]) -> str:
             lines.append(f"client_id = {_toml_string(user.client_id)}")
         if user.branches:
             lines.append(f"branches = [{', '.join(_toml_string(code) for code in user.branches)}]")
+        if user.approver:
+            lines.append("approver = true")
         lines.append(f"password_hash = {_toml_string(user.password_hash)}")
     return "\n".join(lines) + "\n"
 
@@ -297,13 +314,19 @@ def cmd_add(args: argparse.Namespace) -> int:
         raise UserError("a client user needs --client-id (the client whose bills they may see)")
     if args.role == "ops" and (args.client_id or args.branches):
         raise UserError("an ops user sees every client: --client-id and --branches are for --role client")
+    if args.approver and args.role != "client":
+        raise UserError("--approver is for --role client: ops users decide the ops stage by their role")
+    if args.approver and args.branches:
+        raise UserError(f"--approver goes without --branches: {APPROVER_WITH_BRANCHES}")
     path = _path(args)
     with _locked(path):
         users = _load_for_change(path)
         if args.name in users:
             raise UserError(f"user {args.name!r} already exists; use `users passwd` or `users remove` first")
         password = read_new_password(args.name)
-        users[args.name] = User(args.name, args.role, hash_password(password), args.client_id, args.branches)
+        users[args.name] = User(
+            args.name, args.role, hash_password(password), args.client_id, args.branches, args.approver
+        )
         save_users(path, users)
     print(f"added {args.name}: {users[args.name].describe()} ({path})", file=sys.stderr)
     return EXIT_OK
@@ -351,11 +374,17 @@ def cmd_list(args: argparse.Namespace) -> int:
         return EXIT_OK
     except UsersFileError as error:
         raise UserError(str(error)) from error
-    rows = [("username", "role", "client", "branches")] + [
-        (user.username, user.role, user.client_id or "(all)", ",".join(user.branches or ()) or "(all)")
+    rows = [("username", "role", "client", "branches", "decides")] + [
+        (
+            user.username,
+            user.role,
+            user.client_id or "(all)",
+            ",".join(user.branches or ()) or "(all)",
+            "ops stage" if user.role == "ops" else ("customer stage" if user.approver else "-"),
+        )
         for user in (users[name] for name in sorted(users))
     ]
-    widths = [max(len(row[column]) for row in rows) for column in range(4)]
+    widths = [max(len(row[column]) for row in rows) for column in range(5)]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
     return EXIT_OK
@@ -385,6 +414,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add.add_argument("--role", required=True, choices=ROLES, help="ops (every client) or client (one client)")
     add.add_argument("--client-id", type=_code, help="the client a client user sees (required for --role client)")
     add.add_argument("--branches", type=_branches, metavar="B1,B2", help="limit a client user to these branches")
+    add.add_argument(
+        "--approver",
+        action="store_true",
+        help="a client user who may approve or reject their client's jobs awaiting customer approval "
+        "(ops users decide the ops stage by their role)",
+    )
     add.set_defaults(func=cmd_add)
 
     remove = commands.add_parser("remove", parents=[common], help="remove a user", description="Remove a user.")

@@ -79,6 +79,7 @@ class Scope:
     branches: tuple[str, ...] | None = None  # None: every branch of the client
     demo: bool = False  # BILLING_AUTH=off
     signed_in_at: float | None = None
+    approver: bool = False  # a client user who may decide their client's customer approvals
 
     @property
     def is_signed_in(self) -> bool:
@@ -220,7 +221,16 @@ def _check(session: object, users: dict[str, user_store.User]) -> _Check:
         return _Check(NOBODY, "invalid")
     if age > session_seconds():
         return _Check(NOBODY, "expired")
-    return _Check(Scope(user.role, user.username, user.client_id, user.branches, signed_in_at=session.signed_in_at))
+    return _Check(
+        Scope(
+            user.role,
+            user.username,
+            user.client_id,
+            user.branches,
+            signed_in_at=session.signed_in_at,
+            approver=user.approver,
+        )
+    )
 
 
 _SERVICE_SCOPE: contextvars.ContextVar[Scope] = contextvars.ContextVar("billing_service_scope", default=NOBODY)

@@ -634,27 +634,35 @@ def job_activity_files(job_id: str, client_ids: Iterable[str] | None = None) -> 
 def approval_jobs(
     client_ids: Iterable[str] | None = None, approval_stages: Iterable[str] | None = None
 ) -> pd.DataFrame:
-    """Jobs awaiting ops or customer approval, longest waiting first."""
-    where = _Where().for_clients(client_ids).one_of("approval_stage", approval_stages)
+    """Jobs awaiting ops or customer approval, longest waiting first, with the awaited approval
+    (its id and, once the billing system's row has landed, its decision) and the client's name
+    and time zone."""
+    where = (
+        _Where().for_clients(client_ids, column="approval.client_id").one_of("approval.approval_stage", approval_stages)
+    )
     return _frame(
         f"""
         select
-            client_id,
+            approval.client_id,
             clients.display_name as client_name,
             clients.timezone,
-            job_id,
-            job_name,
-            approval_stage,
-            awaiting_since,
-            approval_requested_at,
-            document_count,
-            amount_due,
-            currency,
-            pulled_document_count
-        from marts.rpt_job_approval
-        left join marts.dim_clients as clients using (client_id)
+            approval.job_id,
+            approval.job_name,
+            approval.approval_stage,
+            approval.awaiting_since,
+            approval.approval_requested_at,
+            approval.approval_id,
+            approval.approval_decision,
+            approval.approval_decided_at,
+            approval.approval_decided_by,
+            approval.document_count,
+            approval.amount_due,
+            approval.currency,
+            approval.pulled_document_count
+        from marts.rpt_job_approval as approval
+        left join marts.dim_clients as clients on approval.client_id = clients.client_id
         {where.sql}
-        order by awaiting_since, job_id
+        order by approval.awaiting_since, approval.job_id
         """,
         where.params,
     )

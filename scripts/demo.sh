@@ -17,4 +17,7 @@ billing-reports refresh --vars "{\"as_of\": \"${AS_OF:-2026-10-31T00:00:00Z}\"}"
 # Sign-in is off for the local demo only (the dashboard listens on 127.0.0.1); see docs/security.md
 # to add users (`billing-reports users add NAME --role ops`) and run with sign-in.
 export BILLING_AUTH="${BILLING_AUTH:-off}"
+# Approvals decided on the Job approval page are written as landing files; in the demo straight
+# into the landing folder, so that the next `billing-reports refresh` lands them (docs/dashboard.md).
+export BILLING_OUTBOUND_DIR="${BILLING_OUTBOUND_DIR:-$BILLING_RAW_DIR}"
 exec billing-reports serve --port "${PORT:-8501}"

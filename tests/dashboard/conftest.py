@@ -76,7 +76,8 @@ MART_TABLES: dict[str, str] = {
     "rpt_job_approval": """
         client_id varchar, job_id varchar, approval_stage varchar, awaiting_since timestamp,
         document_count bigint, amount_due decimal(38, 2), pulled_document_count bigint, currency varchar,
-        job_name varchar, current_status_code varchar, approval_requested_at timestamp""",
+        job_name varchar, current_status_code varchar, approval_requested_at timestamp, approval_id varchar,
+        approval_decision varchar, approval_decided_at timestamp, approval_decided_by varchar""",
     "rpt_customer_routing": """
         client_id varchar, delivery_channel varchar, customer_count bigint, as_of timestamp""",
     "rpt_billing_statistics": """
@@ -189,11 +190,12 @@ DELIVERY_COUNTS = [
     ("MAPLE", "J6", "us_mail", 2, 0),
 ]
 
+# ... job name, status, approval requested at, approval id, its landed decision, decided at, decided by
 APPROVALS = [
     ("ACME", "J4", "customer", "2026-03-29 11:00", 3, "600.00", 1, "USD", "Approval batch",
-     "AWAITING_CUSTOMER_APPROVAL", "2026-03-29 11:00"),
+     "AWAITING_CUSTOMER_APPROVAL", "2026-03-29 11:00", "AP4", None, None, None),
     ("MAPLE", "J6", "ops", "2026-03-30 14:00", 2, "250.00", 0, "CAD", "Maple ops review",
-     "AWAITING_OPS_APPROVAL", "2026-03-30 14:00"),
+     "AWAITING_OPS_APPROVAL", "2026-03-30 14:00", "AP6", None, None, None),
 ]
 
 ROUTING = [
@@ -509,7 +511,10 @@ USERS = {
     "marie@maple.example": ("client", "MAPLE", None, "maple-secret-3"),
     "ned@acme.example": ("client", "ACME", ("NE",), "northeast-secret-4"),
     "bea@bolt.example": ("client", "BOLT", None, "bolt-secret-5"),  # a client that does not invoice by branch
+    "amy@acme.example": ("client", "ACME", None, "acme-approver-5"),
 }
+#: Client users who may decide their client's customer approvals (users add --approver).
+APPROVERS = {"amy@acme.example"}
 PASSWORDS = {name: user[3] for name, user in USERS.items()}
 OPS_USER = "olivia"
 
@@ -525,7 +530,7 @@ def write_users_file(path: Path, users: dict = USERS) -> Path:
     save_users(
         path,
         {
-            name: User(name, role, hasher.hash(password), client_id, branches)
+            name: User(name, role, hasher.hash(password), client_id, branches, name in APPROVERS)
             for name, (role, client_id, branches, password) in users.items()
         },
     )
@@ -568,6 +573,20 @@ def dashboard_users(monkeypatch, users_file) -> Path:
     auth.reset_throttle()
     yield users_file
     auth.reset_throttle()
+
+
+@pytest.fixture(autouse=True)
+def approval_places(monkeypatch, tmp_path) -> dict[str, Path]:
+    """Decisions made on the Job approval page go to this test's own outbound folder, decision log
+    and outbox (billing_reports.approvals), never beside the shared hand-made warehouse."""
+    places = {
+        "BILLING_OUTBOUND_DIR": tmp_path / "outbound",
+        "BILLING_DECISION_LOG": tmp_path / "decisions.jsonl",
+        "BILLING_OUTBOX": tmp_path / "outbox.sqlite",
+    }
+    for name, path in places.items():
+        monkeypatch.setenv(name, str(path))
+    return places
 
 
 @pytest.fixture

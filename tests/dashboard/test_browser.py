@@ -61,12 +61,25 @@ def _serve_command(port: int, warehouse: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def server(dashboard_warehouse, users_file, tmp_path_factory):
+def decisions(tmp_path_factory) -> Path:
+    """Where the server writes the decisions made on the Job approval page (outbound files, log, outbox)."""
+    return tmp_path_factory.mktemp("decisions")
+
+
+@pytest.fixture(scope="module")
+def server(dashboard_warehouse, users_file, tmp_path_factory, decisions):
     """`billing-reports serve` on a free port, sign-in on with conftest's users; stopped (SIGTERM,
     passed on to Streamlit) at the end."""
     port = _free_port()
     log = tmp_path_factory.mktemp("serve") / "serve.log"
-    environment = {**os.environ, "BILLING_STALE_AFTER_HOURS": "26", "BILLING_USERS_FILE": str(users_file)}
+    environment = {
+        **os.environ,
+        "BILLING_STALE_AFTER_HOURS": "26",
+        "BILLING_USERS_FILE": str(users_file),
+        "BILLING_OUTBOUND_DIR": str(decisions / "outbound"),
+        "BILLING_DECISION_LOG": str(decisions / "decisions.jsonl"),
+        "BILLING_OUTBOX": str(decisions / "outbox.sqlite"),
+    }
     environment.pop("BILLING_AUTH", None)
     environment.pop("BILLING_SESSION_MINUTES", None)
     with log.open("w") as output:
@@ -204,12 +217,53 @@ def test_job_activity_report_downloads(page, server):
 
 
 def test_job_approval(page, server):
-    open_report(page, server, "job_approval", "Job approval")
-    expect_text(metric(page, "Awaiting customer approval"), "1")
+    from playwright.sync_api import expect
+
+    open_report(page, server, "job_approval", "Job approval")  # ops: the ops stage is their queue
+    expect_text(metric(page, "Awaiting your approval"), "1")
+    expect_text(metric(page, "Waiting for the client"), "1")
     expect_text(metric(page, "Documents"), "5")
-    choose(page, "Awaiting", "Ops approval")
-    expect_text(metric(page, "Documents"), "2")
+    choose(page, "Client", "ACME")
+    expect_text(metric(page, "Awaiting your approval"), "0")
+    expect(page.get_by_text("Nothing awaits your decision.")).to_be_visible()
     screenshot(page, "job_approval")
+
+
+def test_an_approver_approves_a_job_with_one_pull(page, server, decisions):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import expect
+
+    open_report(page, server, "job_approval", "Job approval", user="amy@acme.example")
+    expect_text(metric(page, "Awaiting your approval"), "1")
+    page.get_by_role("heading", name="Documents of a job").wait_for()  # the whole page has run
+    # J4: pull D41 (200.00 USD); D42 (250.00 USD) is sent; D43 was pulled before.
+    pulls = page.get_by_role("combobox", name="Documents to pull (their routing becomes Pull Class T)", exact=True)
+    option = page.get_by_role("option", name="INV-D41 · CUST-A1 · 200.00 USD", exact=True)
+    for attempt in range(3):  # a rerun of the page while the list opens closes it again: open it anew
+        pulls.click()
+        try:
+            option.click(timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
+    page.keyboard.press("Escape")
+    page.get_by_role("button", name="Approve…").click()
+    expect(page.get_by_text("Documents to send: 1 (250.00 USD)")).to_be_visible()
+    expect(page.get_by_text("Documents to pull (Pull Class T): 1 (200.00 USD)")).to_be_visible()
+    screenshot(page, "job_approval_confirm")
+    page.get_by_role("button", name="Confirm approval").click()
+    expect(
+        page.get_by_text(re.compile(r"^Approved job J4: submitted at .+ waiting for the billing system\.$"))
+    ).to_be_visible()
+    # The queue says so too, until a refresh lands the billing system's row.
+    expect(page.get_by_text(re.compile(r"^Job J4: Approved by amy@acme\.example: submitted at .+"))).to_be_visible()
+    (pulls,) = (decisions / "outbound" / "document_pulls").iterdir()
+    assert pulls.read_text().splitlines()[1].startswith("AP4-D41,J4,D41,")
+    (approval,) = (decisions / "outbound" / "job_approvals").iterdir()
+    assert approval.read_text().splitlines()[1].endswith(",approved,amy@acme.example")
+    screenshot(page, "job_approval_submitted")
 
 
 def test_file_pickup(page, server):

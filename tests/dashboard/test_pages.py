@@ -259,18 +259,33 @@ def test_a_job_in_progress_has_no_job_activity_report_yet(open_page):
 # ----------------------------------------------------------------------------------------------
 
 
+def approval_tables(app) -> list:
+    """The job tables of the Job approval page, in order: the user's queue, then the other party's."""
+    return [
+        frame.value
+        for frame in app.dataframe
+        if list(frame.value.columns[:4]) == ["Job ID", "Job name", "Client", "Awaiting"]
+    ]
+
+
 def test_job_approval_lists_jobs_awaiting_approval_with_pulled_documents(open_page):
-    app = open_page("job_approval")
+    app = open_page("job_approval")  # the ops user: the ops stage is their queue
     assert metrics(app) == {
-        "Awaiting ops approval": "1",
-        "Awaiting customer approval": "1",
+        "Awaiting your approval": "1",
+        "Waiting for the client": "1",
         "Documents": "5",
         "Pulled documents": "1",
     }
-    jobs = table(app, "Job ID", "Job name", "Client", "Awaiting").set_index("Job ID")
-    assert jobs.loc["J4", "Awaiting"] == "Customer approval"
-    assert (jobs.loc["J4", "Amount due"], jobs.loc["J4", "Currency"]) == (600.0, "USD")
-    assert (jobs.loc["J6", "Amount due"], jobs.loc["J6", "Currency"]) == (250.0, "CAD")
+    mine, others = (frame.set_index("Job ID") for frame in approval_tables(app))
+    assert list(mine.index) == ["J6"] and list(others.index) == ["J4"]
+    assert others.loc["J4", "Awaiting"] == "Customer approval"
+    assert (others.loc["J4", "Amount due"], others.loc["J4", "Currency"]) == (600.0, "USD")
+    assert (mine.loc["J6", "Amount due"], mine.loc["J6", "Currency"]) == (250.0, "CAD")
+    assert (mine.loc["J6", "Client"], mine.loc["J6", "Approval"]) == ("Maple Power", "Pending")
+    # J6 has awaited since 14:00Z on 30 March: 10:00 EDT in Toronto.
+    assert mine.loc["J6", "Awaiting since"] == "2026-03-30 10:00 EDT"
+    assert mine.loc["J6", "Awaiting since (UTC)"] == "2026-03-30T14:00:00Z"  # downloads keep UTC
+    assert "Shown for information only: the client decides these." in texts(app.caption)
     pulled = table(app, "Job ID", "Document")
     assert list(pulled["Document"]) == ["INV-D43"]
     assert list(pulled["Routed to"]) == ["US Mail"]
@@ -278,14 +293,93 @@ def test_job_approval_lists_jobs_awaiting_approval_with_pulled_documents(open_pa
     assert list(documents["Delivery method"]) == ["US Mail", "Email", "Pull"]
 
 
-def test_job_approval_filters(open_page):
+def test_job_approval_client_filter(open_page):
     app = open_page("job_approval")
-    app.multiselect(key="ja_stages").set_value(["ops"]).run()
-    assert list(table(app, "Job ID", "Job name", "Client", "Awaiting")["Job ID"]) == ["J6"]
-    assert "No documents have been pulled from these jobs." in texts(app.info)
-    app.multiselect(key="ja_stages").set_value([]).run()
     app.multiselect(key="ja_clients").set_value(["ACME"]).run()
-    assert list(table(app, "Job ID", "Job name", "Client", "Awaiting")["Job ID"]) == ["J4"]
+    assert [list(frame["Job ID"]) for frame in approval_tables(app)] == [["J4"]]
+    assert metrics(app)["Awaiting your approval"] == "0"
+    assert "No jobs are awaiting your approval." in texts(app.info)
+
+
+def test_a_client_sees_their_queue_and_the_jobs_waiting_for_operations_for_information(open_page):
+    app = open_page("job_approval", user="marie@maple.example")  # MAPLE: J6 awaits ops approval
+    assert (metrics(app)["Awaiting your approval"], metrics(app)["Waiting for operations"]) == ("0", "1")
+    assert [list(frame["Job ID"]) for frame in approval_tables(app)] == [["J6"]]
+    assert "Shown for information only: the provider's operations team decides these." in texts(app.caption)
+    assert not [button for button in app.button if button.key in ("ja_approve", "ja_reject")]
+    assert "Nothing awaits your decision." in texts(app.info)
+
+
+def test_a_client_user_who_is_not_an_approver_sees_the_queue_without_buttons(open_page):
+    app = open_page("job_approval", user="ann@acme.example")
+    assert [list(frame["Job ID"]) for frame in approval_tables(app)] == [["J4"]]
+    assert not [button for button in app.button if button.key in ("ja_approve", "ja_reject")]
+    assert "approving them is for your company's approvers" in texts(app.info)
+
+
+def test_an_approver_approves_a_job_with_one_pull_after_confirming(open_page, approval_places):
+    app = open_page("job_approval", user="amy@acme.example")
+    assert app.selectbox(key="ja_decide_job").value == "AP4"
+    # J4: D41 200.00 USD (US Mail), D42 250.00 USD (Email), D43 150.00 USD already pulled.
+    assert app.multiselect(key="ja_pulls_AP4").options == [
+        "INV-D41 · CUST-A1 · 200.00 USD",
+        "INV-D42 · CUST-A3 · 250.00 USD",
+    ]
+    app.multiselect(key="ja_pulls_AP4").set_value(["D41"]).run()
+    app.button(key="ja_approve").click().run()
+    confirmation = texts(app.markdown)
+    assert "Approve job J4 (Approval batch)?" in confirmation
+    assert "Documents to send: **1** (250.00 USD)" in confirmation
+    assert "Documents to pull (Pull Class T): **1** (200.00 USD)" in confirmation
+    assert "INV-D41: 200.00 USD" in confirmation
+    assert not approval_places["BILLING_DECISION_LOG"].exists()  # nothing is decided before the confirmation
+    app.button(key="ja_confirm_button").click().run()
+    assert not app.exception, [item.value for item in app.exception]
+    success = texts(app.success)
+    assert success.startswith("Approved job J4: submitted at ") and success.endswith("waiting for the billing system.")
+    (mine,) = approval_tables(app)
+    assert mine.set_index("Job ID").loc["J4", "Approval"].startswith("Approved by amy@acme.example: submitted at ")
+    outbound = approval_places["BILLING_OUTBOUND_DIR"]
+    (approval_file,) = (outbound / "job_approvals").iterdir()
+    assert approval_file.read_text().splitlines()[1].startswith("AP4,J4,customer,2026-03-29T11:00:00Z,")
+    assert approval_file.read_text().splitlines()[1].endswith(",approved,amy@acme.example")
+    (pull_file,) = (outbound / "document_pulls").iterdir()
+    assert pull_file.read_text().splitlines()[1].startswith("AP4-D41,J4,D41,")
+    # Decided: nothing is offered any more, and the browser session's id is not in the log.
+    assert "Nothing awaits your decision." in texts(app.info)
+    assert '"via": "dashboard"' in approval_places["BILLING_DECISION_LOG"].read_text()
+
+
+def test_a_rejection_asks_for_a_reason_before_it_can_be_confirmed(open_page, approval_places):
+    app = open_page("job_approval")  # ops: J6, ops stage
+    app.button(key="ja_reject").click().run()
+    assert "A rejection needs a reason" in texts(app.error)
+    assert app.button(key="ja_confirm_button").disabled
+    app.text_input(key="ja_reason").input("totals look wrong").run()
+    app.button(key="ja_reject").click().run()
+    assert "The job is rejected: no document is sent and none is pulled." in texts(app.markdown)
+    app.button(key="ja_confirm_button").click().run()
+    assert texts(app.success).startswith("Rejected job J6: submitted at ")
+    (approval_file,) = (approval_places["BILLING_OUTBOUND_DIR"] / "job_approvals").iterdir()
+    assert approval_file.read_text().splitlines()[1].endswith(",rejected,olivia")
+    assert not (approval_places["BILLING_OUTBOUND_DIR"] / "document_pulls").exists()
+
+
+def test_with_sign_in_off_the_demo_user_decides_both_stages(open_page, monkeypatch, approval_places):
+    monkeypatch.setenv("BILLING_AUTH", "off")  # scripts/demo.sh: a local demo, one user for both sides
+    app = open_page("job_approval", user=None)
+    app.switch_page("app_pages/job_approval.py")
+    app.run()
+    assert metrics(app)["Awaiting your approval"] == "2"
+    assert [list(frame["Job ID"]) for frame in approval_tables(app)] == [["J4", "J6"]]
+    app.selectbox(key="ja_decide_job").set_value("AP6").run()
+    app.button(key="ja_approve").click().run()
+    # J6: D61 and D62, 125.00 CAD each, all sent.
+    assert "Documents to send: **2** (250.00 CAD)" in texts(app.markdown)
+    app.button(key="ja_confirm_button").click().run()
+    assert texts(app.success).startswith("Approved job J6: submitted at ")
+    record = json.loads(approval_places["BILLING_DECISION_LOG"].read_text().splitlines()[0])
+    assert (record["decided_by"], record["role"], record["approval_id"]) == ("demo", "demo", "AP6")
 
 
 # ----------------------------------------------------------------------------------------------

@@ -65,9 +65,9 @@ def test_list_shows_users_without_their_hashes(users_path, monkeypatch, capsys):
     assert run(monkeypatch, "list") == 0
     out = capsys.readouterr().out
     assert out.splitlines() == [
-        "username  role    client  branches",
-        "ned       client  ACME    NE",
-        "olivia    ops     (all)   (all)",
+        "username  role    client  branches  decides",
+        "ned       client  ACME    NE        -",
+        "olivia    ops     (all)   (all)     ops stage",
     ]
     assert "argon2" not in out
 
