@@ -30,6 +30,7 @@ import json
 import logging
 import math
 import os
+import re
 import secrets
 import sys
 import threading
@@ -159,19 +160,19 @@ _users_cache: tuple[tuple, dict[str, user_store.User]] | None = None
 
 
 def load_users() -> dict[str, user_store.User]:
-    """The users file's users; re-read when its inode, mtime or size changes."""
+    """The users file's users; re-read when its inode, mtime, size or mode changes."""
     global _users_cache
     path = user_store.users_file()
     try:
         stat = path.stat()
     except FileNotFoundError as error:
         raise user_store.UsersFileMissing(f"there is no users file at {path}") from error
-    key = (str(path), stat.st_ino, stat.st_mtime_ns, stat.st_size)
+    key = (str(path), stat.st_ino, stat.st_mtime_ns, stat.st_size, stat.st_mode)
     with _users_lock:
         if _users_cache is not None and _users_cache[0] == key:
             return _users_cache[1]
     users = user_store.load_users(path)
-    if stat.st_mode & 0o077:
+    if stat.st_mode & 0o044:  # writable by others is refused by user_store.load_users
         LOGGER.warning("the users file %s can be read by other accounts; run: chmod 600 %s", path, path)
     with _users_lock:
         _users_cache = (key, users)
@@ -192,6 +193,34 @@ def log_digest(kind: str, value: str) -> str:
     by trying a word list nor turned back into a session id."""
     message = f"{kind}\0{value}".encode("utf-8", "replace")
     return hmac.new(_SECRET, message, hashlib.sha256).hexdigest()[:12]
+
+
+_UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.IGNORECASE)
+
+
+class _SessionIdRedactor(logging.Filter):
+    """Streamlit's own log lines name session ids (e.g. "Session with id … is already connected!"):
+    each id (a UUID) is replaced by its keyed digest before the line is written."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if _UUID.search(message):
+            record.msg = _UUID.sub(lambda found: f"<session {log_digest('session', found.group(0))}>", message)
+            record.args = None
+        return True
+
+
+def _redact_streamlit_logs() -> None:
+    """Add the redactor to every Streamlit logger (each has its own handler and does not propagate)."""
+    from streamlit import logger as streamlit_logger
+
+    loggers = {logging.getLogger("streamlit"), *getattr(streamlit_logger, "_loggers", {}).values()}
+    for each in loggers:
+        if not any(isinstance(existing, _SessionIdRedactor) for existing in each.filters):
+            each.addFilter(_SessionIdRedactor())
+
+
+_redact_streamlit_logs()
 
 
 # --------------------------------------------------------------------------------------------
@@ -329,6 +358,7 @@ class _Failures:
     count: int = 0
     last_at: float = 0.0
     not_before: float = 0.0
+    checking: int = 0  # attempts of this key whose password check has not finished
 
 
 _failures: OrderedDict[str, _Failures] = OrderedDict()
@@ -346,16 +376,39 @@ def _begin_attempt(keys: list[str]) -> tuple[float, int]:
     """(seconds to wait, 0) when an attempt must wait; else (0, failures in a row counting this one).
 
     The attempt is counted as a failure before its password is checked, in the same locked step
-    as the wait is looked up: attempts sent at once cannot all pass before any is counted. A
-    successful check clears the count again (``_record_success``).
+    as the wait is looked up: attempts sent at once cannot all pass before any is counted. While
+    counted attempts beyond the free ones are still being checked, the next one waits too (a check
+    can take longer than the delay on a busy server). ``_end_attempt`` then starts the delay again
+    from the end of a failed check, or clears the count after a successful one.
     """
     now = _clock()
     with _failures_lock:
-        waits = [_failures[key].not_before - now for key in keys if key in _failures]
-        wait = max([0.0, *waits])
+        waits = [0.0]
+        for key in keys:
+            entry = _failures.get(key)
+            if entry is not None:
+                waits.append(entry.not_before - now)
+                if entry.checking and entry.count >= FREE_FAILURES:
+                    waits.append(delay_after(entry.count))
+        wait = max(waits)
         if wait > 0:
             return wait, 0
         return 0.0, _record_failure_locked(keys, now)
+
+
+def _end_attempt(keys: list[str], correct: bool | None) -> None:
+    """The password check of an attempt ended: right (the count is cleared), wrong, or not made."""
+    now = _clock()
+    with _failures_lock:
+        for key in keys:
+            entry = _failures.get(key)
+            if entry is None:
+                continue  # cleared by a successful sign-in meanwhile
+            entry.checking = max(0, entry.checking - 1)
+            if correct:
+                del _failures[key]
+            else:
+                entry.not_before = max(entry.not_before, now + delay_after(entry.count))
 
 
 def _record_failure_locked(keys: list[str], now: float) -> int:
@@ -368,6 +421,7 @@ def _record_failure_locked(keys: list[str], now: float) -> int:
         entry.count += 1
         entry.last_at = now
         entry.not_before = now + delay_after(entry.count)
+        entry.checking += 1
         _failures[key] = entry
         counts.append(entry.count)
     while len(_failures) > MAX_TRACKED:
@@ -393,12 +447,6 @@ def _check_password(user: user_store.User | None, password: str) -> bool | None:
         return user_store.verify_password(user.password_hash, password)
     finally:
         _checks.release()
-
-
-def _record_success(keys: list[str]) -> None:
-    with _failures_lock:
-        for key in keys:
-            _failures.pop(key, None)
 
 
 def reset_throttle() -> None:
@@ -444,6 +492,7 @@ def attempt_sign_in(username_text: str, password: str) -> str | None:
         return f"Too many failed sign-ins. Wait {math.ceil(wait)} seconds and try again."
     user = users.get(username)
     correct = _check_password(user, password)
+    _end_attempt(keys, correct)
     if correct is None:
         LOGGER.warning(
             "sign-in refused, %d password checks already running: user %s, session %s",
@@ -462,7 +511,6 @@ def attempt_sign_in(username_text: str, password: str) -> str | None:
             f"; next attempt in {delay_after(failures):g} s" if delay_after(failures) else "",
         )
         return "Wrong username or password."
-    _record_success(keys)
     st.session_state[SESSION_KEY] = new_session(user)
     LOGGER.info("signed in: user %r, %s, session %s", user.username, user.describe(), _logged_session())
     return None
