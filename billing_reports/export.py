@@ -24,6 +24,11 @@ removed. A directory cannot be replaced by one atomic rename, so between the two
 microseconds) ``export`` does not exist; a reader that lists it then, or holds files it listed
 before the swap, should list it again. ``<export>.lock`` (``flock``) keeps two exports apart.
 
+Because the folder is replaced whole, only a new or empty folder or an earlier export (its
+``_export.json`` names everything in it) is accepted; any other folder is refused, so that
+``--out warehouse`` cannot delete the warehouse. The export is private (folders 0700, files
+0600): it holds every client's data.
+
 The refresh calls :func:`export_marts` after it publishes a warehouse.
 """
 
@@ -282,7 +287,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument(
         "--warehouse", help="DuckDB file to export (default: BILLING_WAREHOUSE or warehouse/billing.duckdb)"
     )
-    export.add_argument("--out", metavar="DIR", help="export folder (default: BILLING_EXPORT_DIR or warehouse/export)")
+    export.add_argument(
+        "--out",
+        metavar="DIR",
+        help="export folder (default: BILLING_EXPORT_DIR or warehouse/export): a new or empty folder, or an "
+        "earlier export, which is replaced whole; any other folder is refused (exit 2)",
+    )
     export.set_defaults(func=cmd_export)
 
 

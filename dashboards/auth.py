@@ -548,6 +548,17 @@ def _log_users_file_error(error: Exception) -> None:
         LOGGER.error("the users file cannot be used, nobody can sign in: %s", error)
 
 
+_refusal_logged = False
+
+
+def _log_refusal_once(refusal: str) -> None:
+    """Tell the operator (once per server) why every visitor is shown nothing."""
+    global _refusal_logged
+    if not _refusal_logged:
+        _refusal_logged = True
+        LOGGER.error("refusing to show any page: %s", refusal)
+
+
 def sign_in() -> Scope:
     """The signed-in user's scope; with nobody signed in, draw the sign-in form and return NOBODY.
 
@@ -556,6 +567,7 @@ def sign_in() -> Scope:
     if auth_disabled():
         refusal = auth_off_refusal(st.get_option("server.address"))
         if refusal:
+            _log_refusal_once(refusal)
             st.error(f"Nothing is shown: {refusal}", icon=":material/lock:")
             return NOBODY
         return DEMO

@@ -27,10 +27,12 @@ def _command(*argv: str, env: dict | None = None, timeout: float = 900) -> subpr
         **os.environ,
         "GX_ANALYTICS_ENABLED": "False",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "PYTHONPATH": str(PROJECT_DIR),  # this checkout's code
         **(env or {}),
     }
+    script = Path(sys.executable).with_name("billing-reports")  # as an operator runs it
     return subprocess.run(
-        [sys.executable, "-m", "billing_reports.cli", *argv],
+        [str(script), *argv],
         cwd=PROJECT_DIR,
         env=environment,
         capture_output=True,
@@ -131,7 +133,6 @@ def test_everything_the_commands_write_is_private(refreshed):
     written = {
         "warehouse": folder / "billing.duckdb",
         "run log": folder / "refresh_runs.jsonl",
-        "outbox": folder / "outbox.sqlite",
     }
     for name, path in written.items():
         assert path.is_file(), name
@@ -160,3 +161,18 @@ def test_the_gitignore_covers_the_streamlit_secrets_file():
     )
     assert result.returncode == 0
     assert subprocess.run(["git", "check-ignore", "-q", ".streamlit/config.toml"], cwd=PROJECT_DIR).returncode == 1
+
+
+def test_the_outbox_is_created_private_whatever_the_umask(tmp_path):
+    """The outbox (every e-mail's recipient, subject and state) is made by SQLite, which would use
+    the umask's 0644; `notify` is also called from `refresh --notify` and from Python."""
+    from billing_reports.notify import Outbox
+
+    previous = os.umask(0o022)
+    try:
+        box = Outbox(tmp_path / "new" / "outbox.sqlite")
+        box.close()
+    finally:
+        os.umask(previous)
+    assert _mode(tmp_path / "new" / "outbox.sqlite") == 0o600
+    assert _mode(tmp_path / "new") == 0o700

@@ -18,8 +18,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from billing_reports.dbt_runner import run_dbt
-from tests.fixtures.handmade import AS_OF, CAD_TO_USD_RATE, COLUMNS, write_handmade_landing
+from tests.conftest import build_handmade
+from tests.fixtures.handmade import COLUMNS, write_handmade_landing
 
 SINGULAR_TEST = "assert_no_published_row_of_a_job_carries_another_client"
 # fmt: off
@@ -50,14 +50,7 @@ def cross_client(tmp_path_factory):
     _write(raw / "documents" / "zz_cross_client.csv", "documents", CROSS_DOCUMENTS)
     _write(raw / "fees" / "zz_cross_client.csv", "fees", CROSS_FEES)
     warehouse = root / "billing.duckdb"
-    result = run_dbt(
-        "build",
-        raw_dir=raw,
-        warehouse=warehouse,
-        dbt_vars={"as_of": AS_OF, "cad_to_usd_rate": CAD_TO_USD_RATE},
-        quiet=True,
-        target_path=root / "target",
-    )
+    result = build_handmade(root, raw)
 
     def query(sql: str, params: list | None = None, path: Path = warehouse) -> list[tuple]:
         with duckdb.connect(str(path), read_only=True) as connection:
@@ -97,22 +90,14 @@ def test_only_the_rows_of_the_jobs_own_client_are_published(cross_client):
 
 def test_the_data_test_fails_when_a_published_row_carries_another_client(cross_client, tmp_path):
     """The data test can fail: a warehouse with one of C2's documents published under C1's J1."""
-    _result, _query, root, raw, warehouse = cross_client
+    _result, _query, _root, raw, warehouse = cross_client
     tampered = shutil.copy(warehouse, tmp_path / "billing.duckdb")
     with duckdb.connect(str(tampered)) as connection:
         connection.execute(
             "insert into marts.fct_documents select * replace ('C2' as client_id, 'DX' as document_id) "
             "from marts.fct_documents where document_id = 'D101'"
         )
-    result = run_dbt(
-        "test",
-        raw_dir=raw,
-        warehouse=Path(tampered),
-        dbt_vars={"as_of": AS_OF, "cad_to_usd_rate": CAD_TO_USD_RATE},
-        extra_args=["--select", SINGULAR_TEST],
-        quiet=True,
-        target_path=tmp_path / "target",
-    )
+    result = build_handmade(tmp_path, raw, "test", warehouse=Path(tampered), extra_args=["--select", SINGULAR_TEST])
     assert not result.success
     assert any(SINGULAR_TEST in failure for failure in result.failures), result.failures
 

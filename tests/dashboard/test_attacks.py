@@ -12,7 +12,6 @@ import hashlib
 import logging
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -23,9 +22,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.dashboard.conftest import PASSWORDS, PROJECT_DIR, sign_in
+from tests.dashboard.conftest import (
+    PASSWORDS,
+    PROJECT_DIR,
+    free_port,
+    serve_command,
+    sign_in,
+    start_serve,
+    stop_server,
+    wait_until_healthy,
+)
 from tests.dashboard.streamlit_socket import StreamlitSocket
-from tests.dashboard.test_browser import _free_port, _serve_command
 from tests.dashboard.test_pages import PAGES
 from tests.dashboard.test_security import downloads, new_app, widen  # noqa: F401 (downloads: a fixture)
 
@@ -49,30 +56,6 @@ def signed_out_app(use_warehouse, dashboard_warehouse):
     return new_app
 
 
-def _wait_until_healthy(process: subprocess.Popen, url: str, log: Path, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"the server did not start:\n{log.read_text()}")
-        time.sleep(0.3)
-
-
-def _stop(process: subprocess.Popen) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 @pytest.fixture(scope="module")
 def attack_users_file(tmp_path_factory) -> Path:
     """conftest's users, plus SLOW_USER with a real-cost argon2 hash."""
@@ -89,22 +72,10 @@ def attack_users_file(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def server(dashboard_warehouse, attack_users_file, tmp_path_factory):
     """`billing-reports serve` (sign-in on) on a free port; yields (url, its log file)."""
-    port = _free_port()
     log = tmp_path_factory.mktemp("attack_serve") / "serve.log"
-    environment = {**os.environ, "BILLING_USERS_FILE": str(attack_users_file), "BILLING_STALE_AFTER_HOURS": "26"}
-    environment.pop("BILLING_AUTH", None)
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            _serve_command(port, dashboard_warehouse),
-            cwd=PROJECT_DIR,
-            env=environment,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    _wait_until_healthy(process, url, log)
+    process, url = start_serve(dashboard_warehouse, attack_users_file, log)
     yield url, log
-    _stop(process)
+    stop_server(process)
 
 
 def _network_address() -> str | None:
@@ -145,6 +116,11 @@ def test_a_replayed_session_id_is_worthless_and_never_logged(server):
             assert mark not in shown
         # Running again (as a reconnecting attacker would) gives the form again, not the page.
         assert "Job tracking report" not in attacker.run().text()
+    # Streamlit's own unauthenticated metrics (docs/security.md) name no session nor user.
+    with urllib.request.urlopen(f"{url}/_stcore/metrics", timeout=10) as response:
+        metrics_text = response.read().decode()
+    assert "session" in metrics_text  # it does count sessions ...
+    assert session_id not in metrics_text and OPS_USER not in metrics_text  # ... but names none
     victim.close()
 
     time.sleep(0.5)  # let the server write its last lines
@@ -176,9 +152,9 @@ def test_a_session_object_is_bound_to_the_connection_it_was_made_on(open_page, m
 
 @pytest.mark.parametrize("host", ["", "0.0.0.0", "::", "192.0.2.2", "reports.example.com"])
 def test_serve_refuses_auth_off_on_any_address_but_loopback(dashboard_warehouse, host):
-    port = _free_port()
+    port = free_port()
     environment = {**os.environ, "BILLING_AUTH": "off"}
-    command = [*_serve_command(port, dashboard_warehouse), "--host", host]
+    command = [*serve_command(port, dashboard_warehouse), "--host", host]
     started = time.monotonic()
     result = subprocess.run(command, cwd=PROJECT_DIR, env=environment, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2, result.stderr
@@ -218,31 +194,32 @@ def test_streamlit_run_with_auth_off_shows_no_client_at_the_network_address(dash
     """`streamlit run dashboards/app.py --server.address ''` listens on every interface: the app
     refuses to show anything there (Streamlit runs no project code before the first visitor)."""
     monkeypatch.setenv("BILLING_WAREHOUSE", str(dashboard_warehouse))
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "streamlit.log"
     process = _streamlit_run(port, log, "--server.address", "")
     try:
-        _wait_until_healthy(process, f"http://127.0.0.1:{port}", log)
+        wait_until_healthy(process, f"http://127.0.0.1:{port}", log)
         address = _network_address() or "127.0.0.1"
         with StreamlitSocket(f"http://{address}:{port}") as visitor:
             shown = visitor.run().text()
         assert "Nothing is shown: sign-in is off (BILLING_AUTH=off)" in shown
         assert "no address (every interface)" in shown
+        assert "refusing to show any page: sign-in is off (BILLING_AUTH=off)" in log.read_text()
         for mark in ["ACME", "Job tracking report", *OTHER_CLIENT_MARKS]:
             assert mark not in shown
     finally:
-        _stop(process)
+        stop_server(process)
 
 
 def test_streamlit_run_from_the_project_listens_on_this_machine_only(dashboard_warehouse, tmp_path, monkeypatch):
     """Without --server.address, .streamlit/config.toml binds 127.0.0.1: the demo (auth off) is
     served to this machine, and the network address gets no answer."""
     monkeypatch.setenv("BILLING_WAREHOUSE", str(dashboard_warehouse))
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "streamlit.log"
     process = _streamlit_run(port, log)
     try:
-        _wait_until_healthy(process, f"http://127.0.0.1:{port}", log)
+        wait_until_healthy(process, f"http://127.0.0.1:{port}", log)
         with StreamlitSocket(f"http://127.0.0.1:{port}") as visitor:
             assert "Job tracking report" in visitor.run().text()  # the local demo works
         address = _network_address()
@@ -250,7 +227,7 @@ def test_streamlit_run_from_the_project_listens_on_this_machine_only(dashboard_w
         with socket.socket() as probe:
             assert probe.connect_ex((address, port)) != 0
     finally:
-        _stop(process)
+        stop_server(process)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -470,3 +447,41 @@ def test_negative_numbers_stay_numbers_in_a_csv():
 
     frame = pd.DataFrame({"Amount": [-15.0, 2.5], "Name": ["-15 credit", "plain"], "Count": [1, -2]})
     assert ui.csv_bytes(frame).decode() == "Amount,Name,Count\n-15.0,'-15 credit,1\n2.5,plain,-2\n"
+
+
+# ----------------------------------------------------------------------------------------------
+# 9. Another client's contact is never named to a client
+# ----------------------------------------------------------------------------------------------
+
+
+def test_a_client_never_sees_another_clients_contact_on_the_rule_changes_page(
+    handmade_warehouse,
+    use_warehouse,
+    tmp_path,
+    monkeypatch,
+    downloads,  # noqa: F811
+):
+    """The dbt-built hand-made warehouse: CH4 is a change to C1's rule requested by CT4, Maple
+    Prime, a contact of C2. C1's manager sees "a contact of another client", in the table and the
+    CSV; C1's own requesters keep their names (Pat Primary for CH1)."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.dashboard.conftest import APP, signed_out, write_users_file
+
+    users = {"cara@c1.example": ("client", "C1", None, "c1-secret-6")}
+    monkeypatch.setenv("BILLING_USERS_FILE", str(write_users_file(tmp_path / "users.toml", users)))
+    use_warehouse(handmade_warehouse)
+    app = AppTest.from_file(str(APP), default_timeout=60).run()
+    sign_in(app, "cara@c1.example", "c1-secret-6")
+    assert not signed_out(app)
+    app.switch_page("app_pages/rule_change_audit.py").run()
+    app = widen(app, "rule_change_audit")
+    assert not app.exception, [item.value for item in app.exception]
+    shown = app.dataframe[0].value
+    requested_by = dict(zip(shown["Change"], shown["Requested by"], strict=True))
+    assert requested_by["CH4"] == "a contact of another client"
+    assert requested_by["CH1"] == "Pat Primary"
+    csv_text = downloads(app.download_button[0]).decode()
+    assert "a contact of another client" in csv_text
+    for leak in ["Maple Prime", "prime@maple.example", "C2"]:
+        assert leak not in csv_text and leak not in shown.to_csv(), leak
