@@ -273,26 +273,37 @@ def test_at_most_four_password_checks_run_at_once(monkeypatch, users_file):
     from billing_reports import users as user_store
     from dashboards import auth
 
-    running, peak, lock = [0], [0], threading.Lock()
+    running, peak, entered, lock = [0], [0], [0], threading.Lock()
+    release = threading.Event()
 
-    def slow_check(password: str) -> None:
+    def held_check(password: str) -> None:  # a check that lasts until the test lets it end
         with lock:
             running[0] += 1
             peak[0] = max(peak[0], running[0])
-        time.sleep(0.3)
+        release.wait(30)
         with lock:
             running[0] -= 1
 
-    monkeypatch.setattr(user_store, "burn_verification_time", slow_check)
+    def attempt(number: int) -> str | None:
+        with lock:
+            entered[0] += 1
+        return auth.attempt_sign_in(f"nobody-{number}", "x")
+
+    monkeypatch.setattr(user_store, "burn_verification_time", held_check)
     monkeypatch.setattr(auth, "_session_id", lambda: threading.current_thread().name)  # one session each
-    monkeypatch.setattr(auth, "CHECK_WAIT_SECONDS", 0.5)
+    monkeypatch.setattr(auth, "CHECK_WAIT_SECONDS", 1.0)
     with concurrent.futures.ThreadPoolExecutor(12) as pool:
-        answers = list(pool.map(lambda n: auth.attempt_sign_in(f"nobody-{n}", "x"), range(12)))
+        futures = [pool.submit(attempt, number) for number in range(12)]
+        deadline = time.monotonic() + 30
+        while (entered[0], running[0]) != (12, 4) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert (entered[0], running[0]) == (12, 4)  # 12 attempts in, only 4 checking
+        time.sleep(1.5)  # longer than CHECK_WAIT_SECONDS: the 8 waiting give up
+        release.set()
+        answers = [future.result(timeout=30) for future in futures]
     assert peak[0] == auth.MAX_PARALLEL_CHECKS == 4
-    # 12 checks of 0.3 s through 4 slots: 4 run at once, 4 more within the 0.5 s wait, the last
-    # 4 would wait 0.6 s and are refused.
-    assert answers.count("Wrong username or password.") == 8
-    assert answers.count("The server is busy with other sign-ins. Try again in a moment.") == 4
+    assert answers.count("Wrong username or password.") == 4
+    assert answers.count("The server is busy with other sign-ins. Try again in a moment.") == 8
 
 
 # ----------------------------------------------------------------------------------------------
