@@ -97,6 +97,8 @@ def load_job_activity(
         if not jobs:
             raise JobNotFound(f"no job {job_id!r} in the warehouse")
         job = jobs[0]
+        # Every part of the report is the job's AND its client's: a row published under the job's id
+        # for another client (R14 rejects such landed rows) must never reach this client's report.
         activity = _rows(
             connection,
             """
@@ -105,29 +107,29 @@ def load_job_activity(
                 pulled_document_count, failed_delivery_count, bounced_delivery_count,
                 print_batch_count, electronic_batch_count, fee_amount_usd_billed, fee_amount_cad_billed
             from marts.rpt_job_activity
-            where job_id = ?
+            where job_id = ? and client_id = ?
             """,
-            [job["job_id"]],
+            [job["job_id"], job["client_id"]],
         )
         delivery_counts = _rows(
             connection,
             """
             select delivery_method, document_count, pulled_document_count
             from marts.rpt_job_delivery_counts
-            where job_id = ?
+            where job_id = ? and client_id = ?
             order by document_count desc, delivery_method
             """,
-            [job["job_id"]],
+            [job["job_id"], job["client_id"]],
         )
         steps = _rows(
             connection,
             """
             select step_order, status_code, status_label, step_state, entered_at, status_date
             from marts.rpt_job_tracking_steps
-            where job_id = ?
+            where job_id = ? and client_id = ?
             order by step_order
             """,
-            [job["job_id"]],
+            [job["job_id"], job["client_id"]],
         )
         pulled_documents = _rows(
             connection,
@@ -136,10 +138,10 @@ def load_job_activity(
                 document_id, document_number, document_type, customer_account_id, delivery_channel,
                 pulled_at, amount_due, currency
             from marts.fct_documents
-            where job_id = ? and is_pulled
+            where job_id = ? and client_id = ? and is_pulled
             order by document_number, document_id
             """,
-            [job["job_id"]],
+            [job["job_id"], job["client_id"]],
         )
         batches = _rows(
             connection,
@@ -149,20 +151,20 @@ def load_job_activity(
                 invoice_count, statement_count, cast(page_count as bigint) as page_count,
                 piece_count, postage_amount, postage_currency
             from marts.rpt_billing_activity_details
-            where job_id = ?
+            where job_id = ? and client_id = ?
             order by date_mailed, batch_id
             """,
-            [job["job_id"]],
+            [job["job_id"], job["client_id"]],
         )
         recipients = _rows(
             connection,
             """
             select contact_id, full_name, email, role
             from marts.rpt_job_activity_recipients
-            where job_id = ?
+            where job_id = ? and client_id = ?
             order by role, full_name, contact_id
             """,
-            [job["job_id"]],
+            [job["job_id"], job["client_id"]],
         )
         client = _rows(
             connection,

@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+
+from billing_reports import fileio
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -197,6 +200,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE
+    # The warehouse, export, logs, validation reports and outbox hold every client's data: what a
+    # command (or dbt, DuckDB, SQLite under it) creates is private (docs/security.md).
+    umask = fileio.use_private_umask()
     try:
         return int(args.func(args) or 0)
     except UserError as error:
@@ -205,6 +211,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"billing-reports {args.command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    finally:
+        os.umask(umask)
 
 
 if __name__ == "__main__":

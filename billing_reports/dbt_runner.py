@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from billing_reports import fileio
 from billing_reports.settings import PROJECT_DIR
 
 
@@ -44,7 +45,7 @@ def run_dbt(
     plain ``dbt build`` with the same settings gives the same result. dbt's output goes to
     ``on_line`` (default: this process's stderr) line by line, as progress.
     """
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    fileio.private_dir(warehouse.parent)
     target = Path(target_path) if target_path else PROJECT_DIR / "target"
     env = dict(os.environ)
     env["BILLING_RAW_DIR"] = str(raw_dir)

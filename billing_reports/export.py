@@ -24,6 +24,11 @@ removed. A directory cannot be replaced by one atomic rename, so between the two
 microseconds) ``export`` does not exist; a reader that lists it then, or holds files it listed
 before the swap, should list it again. ``<export>.lock`` (``flock``) keeps two exports apart.
 
+Because the folder is replaced whole, only a new or empty folder or an earlier export (its
+``_export.json`` names everything in it) is accepted; any other folder is refused, so that
+``--out warehouse`` cannot delete the warehouse. The export is private (folders 0700, files
+0600): it holds every client's data.
+
 The refresh calls :func:`export_marts` after it publishes a warehouse.
 """
 
@@ -68,6 +73,38 @@ class ExportBusy(Exception):
     """Another export of the same folder is running."""
 
 
+class NotAnExport(ValueError):
+    """The folder given is not empty and not an earlier export: it is never replaced."""
+
+
+def is_earlier_export(folder: Path) -> bool:
+    """Whether ``folder`` is an export this command wrote: its ``_export.json`` (written last, with
+    an ``export_id`` and the models) names every folder in it, and nothing else is there."""
+    try:
+        summary = json.loads((folder / SUMMARY_FILE).read_text(encoding="utf-8"))
+        entries = {entry.name for entry in folder.iterdir()}
+    except (OSError, ValueError):
+        return False
+    if not isinstance(summary, dict) or not summary.get("export_id") or not isinstance(summary.get("models"), dict):
+        return False
+    return entries <= {SUMMARY_FILE, *summary["models"]} and all(
+        (folder / name).is_dir() and not (folder / name).is_symlink() for name in entries - {SUMMARY_FILE}
+    )
+
+
+def refuse_a_folder_that_is_not_an_export(export_dir: Path) -> None:
+    """An export replaces its folder whole, deleting what was there: refuse any folder but an empty
+    one or an earlier export (``--out warehouse`` would delete the warehouse and the users file)."""
+    if export_dir.is_symlink() or (export_dir.exists() and not export_dir.is_dir()):
+        raise NotAnExport(f"{export_dir} is not a folder; give --out a new or empty folder, or an earlier export")
+    if export_dir.is_dir() and any(export_dir.iterdir()) and not is_earlier_export(export_dir):
+        raise NotAnExport(
+            f"{export_dir} is not empty and is not an earlier export (it has no {SUMMARY_FILE} naming all it "
+            "holds); an export replaces its folder whole, so it would be deleted. Give --out a new or empty "
+            "folder, or an earlier export"
+        )
+
+
 def export_dir() -> Path:
     """The export folder: env ``BILLING_EXPORT_DIR``, default ``warehouse/export`` (relative to the project)."""
     path = Path(os.environ.get("BILLING_EXPORT_DIR", DEFAULT_EXPORT_DIR)).expanduser()
@@ -91,14 +128,16 @@ def export_marts(warehouse: Path, export_dir: Path, progress: Callable[[str], No
     export_dir = Path(export_dir).resolve()
     if not warehouse.is_file():
         raise FileNotFoundError(f"warehouse {warehouse} does not exist; build or refresh it first")
-    export_dir.parent.mkdir(parents=True, exist_ok=True)
+    fileio.private_dir(export_dir.parent)
+    refuse_a_folder_that_is_not_an_export(export_dir)
     started = time.monotonic()
     export_id = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
     with _export_lock(export_dir):
         _remove_leftovers(export_dir, say)
         staging = export_dir.with_name(f"{export_dir.name}.tmp-{export_id}")
-        staging.mkdir()
+        staging.mkdir(mode=fileio.PRIVATE_DIR_MODE)
+        os.chmod(staging, fileio.PRIVATE_DIR_MODE)  # every client's data: the service account only
         try:
             connection = duckdb.connect(str(warehouse), read_only=True)
             try:
@@ -120,7 +159,7 @@ def export_marts(warehouse: Path, export_dir: Path, progress: Callable[[str], No
                 "export_dir": str(export_dir),
                 "models": summary_models,
             }
-            (staging / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+            fileio.atomic_write_text(staging / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
             _swap_in(staging, export_dir, export_id)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -248,7 +287,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument(
         "--warehouse", help="DuckDB file to export (default: BILLING_WAREHOUSE or warehouse/billing.duckdb)"
     )
-    export.add_argument("--out", metavar="DIR", help="export folder (default: BILLING_EXPORT_DIR or warehouse/export)")
+    export.add_argument(
+        "--out",
+        metavar="DIR",
+        help="export folder (default: BILLING_EXPORT_DIR or warehouse/export): a new or empty folder, or an "
+        "earlier export, which is replaced whole; any other folder is refused (exit 2)",
+    )
     export.set_defaults(func=cmd_export)
 
 

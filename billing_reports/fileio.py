@@ -26,6 +26,9 @@ from pathlib import Path
 PRIVATE_FILE_MODE = 0o600
 #: Folders that hold such files.
 PRIVATE_DIR_MODE = 0o700
+#: The umask of every ``billing-reports`` command: what it (and dbt, DuckDB, SQLite under it)
+#: creates is private, file 0600 and folder 0700, whatever the login's umask.
+PRIVATE_UMASK = 0o077
 
 
 class LockBusy(Exception):
@@ -57,6 +60,11 @@ def private_dir(path: Path) -> Path:
         with contextlib.suppress(OSError):
             os.chmod(created, PRIVATE_DIR_MODE)
     return path
+
+
+def use_private_umask() -> int:
+    """Make every file and folder this process (and its children) creates private; the old umask."""
+    return os.umask(PRIVATE_UMASK)
 
 
 def fsync_directory(directory: Path) -> None:

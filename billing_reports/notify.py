@@ -283,7 +283,9 @@ class Outbox:
         if read_only:
             self.connection = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)
         else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fileio.private_dir(self.path.parent)
+            if not self.path.exists():
+                self.path.touch(mode=fileio.PRIVATE_FILE_MODE)  # SQLite would create it with the umask's mode
             self.connection = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
             self.connection.executescript(OUTBOX_SCHEMA)
         self.connection.row_factory = sqlite3.Row
@@ -464,13 +466,13 @@ with clients as (
 contacts as ({contacts}),
 
 jobs as (
-    select job_id, job_name from marts.rpt_job_tracking
+    select client_id, job_id, job_name from marts.rpt_job_tracking
 ),
 
 currencies as (
-    select job_id, case when count(distinct currency) = 1 then min(currency) end as currency
+    select client_id, job_id, case when count(distinct currency) = 1 then min(currency) end as currency
     from marts.fct_documents
-    group by job_id
+    group by client_id, job_id
 )
 
 select
@@ -490,8 +492,8 @@ select
     contacts.email
 from marts.rpt_job_approval as approval
 left join clients on approval.client_id = clients.client_id
-left join jobs on approval.job_id = jobs.job_id
-left join currencies on approval.job_id = currencies.job_id
+left join jobs on approval.client_id = jobs.client_id and approval.job_id = jobs.job_id
+left join currencies on approval.client_id = currencies.client_id and approval.job_id = currencies.job_id
 left join contacts on approval.client_id = contacts.client_id
 where
     approval.approval_stage = 'customer'
@@ -1211,7 +1213,7 @@ def _dry_run(
         finally:
             box.close()
     assert result.eml_dir is not None
-    result.eml_dir.mkdir(parents=True, exist_ok=True)
+    fileio.private_dir(result.eml_dir)
     for message in planned:
         counts = result.counts[message.kind]
         row = known.get(message.message_id)

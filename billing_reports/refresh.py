@@ -366,7 +366,7 @@ def run_refresh(options: RefreshOptions) -> RefreshOutcome:
     """Validate, build into a new file and publish it; see the module docstring. Raises ``Locked``."""
     run_id = options.run_id or new_run_id()
     warehouse = options.warehouse
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    fileio.private_dir(warehouse.parent)
     started_at = _now()
     with warehouse_lock(warehouse, f"refresh {run_id}"):
         log_file = options.log_file or warehouse.parent / "logs" / f"refresh-{run_id}.log"
@@ -905,6 +905,7 @@ def publish(building: Path, warehouse: Path) -> Path | None:
         wal = warehouse.with_name(warehouse.name + ".wal")
         if wal.exists():  # a file written in place and not checkpointed: its WAL goes with it
             os.replace(wal, previous.with_name(previous.name + ".wal"))
+    os.chmod(building, fileio.PRIVATE_FILE_MODE)  # every client's data: the service account only
     os.replace(building, warehouse)
     fileio.fsync_directory(warehouse.parent)
     return previous
@@ -999,7 +1000,9 @@ def read_run_log(warehouse: Path) -> list[dict]:
 
 def _run_logger(run_id: str, log_file: Path) -> logging.Logger:
     """Progress lines to the terminal (stderr) and to the run's log file."""
-    log_file.parent.mkdir(parents=True, exist_ok=True)
+    fileio.private_dir(log_file.parent)
+    if not log_file.exists():
+        log_file.touch(mode=fileio.PRIVATE_FILE_MODE)
     logger = logging.getLogger(f"billing_reports.refresh.{run_id}")
     logger.setLevel(logging.INFO)
     logger.propagate = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import signal
 import subprocess
@@ -15,6 +16,43 @@ APP = settings.PROJECT_DIR / "dashboards" / "app.py"
 DEFAULT_PORT = 8501
 DEFAULT_HOST = "127.0.0.1"
 ALL_INTERFACES = "0.0.0.0"
+
+
+def auth_disabled() -> bool:
+    """``BILLING_AUTH=off``: no sign-in, every client (a local demo only)."""
+    return os.environ.get("BILLING_AUTH", "").strip().lower() == "off"
+
+
+def is_loopback(address: object) -> bool:
+    """Whether a server bound to ``address`` is reachable from this machine only.
+
+    An unset or empty address is NOT: Streamlit (like most servers) then listens on every
+    interface. ``localhost`` and loopback IP addresses (127.0.0.0/8, ::1) are.
+    """
+    text = str(address or "").strip().strip("[]")
+    if text.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(text).is_loopback
+    except ValueError:
+        return False
+
+
+def auth_off_refusal(address: object) -> str | None:
+    """Why ``BILLING_AUTH=off`` may not be served on ``address`` (None: it may, or sign-in is on).
+
+    ``serve`` checks it before starting Streamlit; the dashboard (``dashboards.auth.sign_in``)
+    checks Streamlit's ``server.address`` on every run, for ``streamlit run``.
+    """
+    if not auth_disabled() or is_loopback(address):
+        return None
+    shown = f"address {str(address).strip()!r}" if str(address or "").strip() else "no address (every interface)"
+    return (
+        f"sign-in is off (BILLING_AUTH=off), which is for a local demo only, but the server would listen on "
+        f"{shown}, which other machines can reach. Serve it on 127.0.0.1 (`billing-reports serve`, or "
+        "`streamlit run dashboards/app.py --server.address 127.0.0.1`), or add users (`billing-reports users "
+        "add NAME --role ops`) and unset BILLING_AUTH."
+    )
 
 
 def streamlit_command(port: int, host: str) -> list[str]:
@@ -47,6 +85,9 @@ def streamlit_command(port: int, host: str) -> list[str]:
 def cmd_serve(args: argparse.Namespace) -> int:
     from billing_reports.cli import EXIT_INTERRUPTED, UserError, progress
 
+    refusal = auth_off_refusal(args.host)
+    if refusal:
+        raise UserError(f"refusing to start: {refusal}")
     warehouse = Path(args.warehouse).expanduser().resolve() if args.warehouse else settings.warehouse_path()
     if not warehouse.is_file():
         raise UserError(
@@ -122,6 +163,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=DEFAULT_HOST,
         metavar="ADDRESS",
         help=f"the address to listen on (default {DEFAULT_HOST}, this machine only); "
-        f"--host alone listens on every interface ({ALL_INTERFACES})",
+        f"--host alone listens on every interface ({ALL_INTERFACES}). With BILLING_AUTH=off only a "
+        "loopback address (127.0.0.1, ::1, localhost) is accepted",
     )
     serve.set_defaults(func=cmd_serve)

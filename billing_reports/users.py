@@ -29,7 +29,9 @@ import contextlib
 import getpass
 import os
 import re
+import stat
 import sys
+import threading
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -119,14 +121,22 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 
 _DUMMY_HASH: str | None = None
+_DUMMY_HASH_LOCK = threading.Lock()
+
+
+def prepare_dummy_hash() -> str:
+    """The hash an unknown username is checked against, made once. The dashboard calls this at
+    start-up, so that the first unknown username does not answer slower (hashing + checking)."""
+    global _DUMMY_HASH
+    with _DUMMY_HASH_LOCK:
+        if _DUMMY_HASH is None:
+            _DUMMY_HASH = hash_password("not a password of anyone")
+        return _DUMMY_HASH
 
 
 def burn_verification_time(password: str) -> None:
     """Spend as long as a real check does, so that an unknown username does not answer faster."""
-    global _DUMMY_HASH
-    if _DUMMY_HASH is None:
-        _DUMMY_HASH = hash_password("not a password of anyone")
-    verify_password(_DUMMY_HASH, password or "-")
+    verify_password(prepare_dummy_hash(), password or "-")
 
 
 # --------------------------------------------------------------------------------------------
@@ -198,7 +208,21 @@ def load_users(path: Path | None = None) -> dict[str, User]:
         raise UsersFileMissing(f"there is no users file at {path}") from error
     except (OSError, UnicodeDecodeError) as error:
         raise UsersFileError(f"the users file {path} cannot be read: {error}") from error
+    refuse_writable_by_others(path)
     return parse_users(text, source=str(path))
+
+
+def refuse_writable_by_others(path: Path) -> None:
+    """A users file that another account may write could give anyone any role: refuse it."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as error:
+        raise UsersFileError(f"the users file {path} cannot be read: {error}") from error
+    if mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise UsersFileError(
+            f"the users file {path} can be written by other accounts (mode {stat.S_IMODE(mode):04o}), so anyone "
+            f"could make themselves a user; it is refused until you run: chmod 600 {path}"
+        )
 
 
 def _toml_string(value: str) -> str:

@@ -234,7 +234,7 @@ def check_landing_files(
     say = progress or (lambda message: None)
     specs = specs or load_table_specs()
     min_year, max_year = plausible_years(dbt_vars)
-    report_dir.mkdir(parents=True, exist_ok=True)
+    fileio.private_dir(report_dir)
     report = ValidationReport(
         run_id=run_id,
         raw_dir=str(raw_dir),
@@ -734,7 +734,7 @@ def quarantine_file(path: Path, *, quarantine_root: Path, run_id: str, check: Fi
     """
     run_dir = quarantine_root / run_id
     target = run_dir / check.table / path.name
-    target.parent.mkdir(parents=True, exist_ok=True)
+    fileio.private_dir(target.parent)
     manifest_path = run_dir / MANIFEST
     entries = _read_manifest(manifest_path)
     entries.append(

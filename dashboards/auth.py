@@ -9,10 +9,15 @@
   role, client and branches always come from the users file, so a removed user, a changed
   password or a changed client takes effect at the user's next click.
 * A session lasts ``BILLING_SESSION_MINUTES`` (default 480) from sign-in.
+* The signed session is bound to the WebSocket connection it was made on: a browser that offers
+  the Streamlit session id of another (Streamlit reattaches it) arrives on a new connection, and
+  the session is refused. The log never holds a session id, only a keyed digest of it.
 * After 3 failed sign-ins in a row for a username (or in one browser session) each further
-  attempt must wait 1, 2, 4, … seconds (at most 60); failures are logged to stderr, without
-  the password.
-* ``BILLING_AUTH=off`` turns sign-in off (everyone sees every client): for a local demo only.
+  attempt must wait 1, 2, 4, … seconds (at most 60). Each attempt is counted before its password
+  is checked, and at most ``MAX_PARALLEL_CHECKS`` checks run at once. Failures are logged to
+  stderr, without the password; a username that is not a user only as a keyed digest.
+* ``BILLING_AUTH=off`` turns sign-in off (everyone sees every client): for a local demo only,
+  refused unless the server listens on a loopback address only.
 """
 
 from __future__ import annotations
@@ -25,19 +30,23 @@ import json
 import logging
 import math
 import os
+import re
 import secrets
 import sys
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import streamlit as st
+from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from billing_reports import users as user_store
+from billing_reports.serve import auth_disabled, auth_off_refusal
 
 #: Where the signed session lives in st.session_state (no widget uses this key).
 SESSION_KEY = "_billing_auth_session"
@@ -48,7 +57,9 @@ FIRST_DELAY_SECONDS = 1.0
 MAX_DELAY_SECONDS = 60.0
 FORGET_FAILURES_AFTER_SECONDS = 15 * 60  # a quiet quarter of an hour starts the count again
 MAX_TRACKED = 10_000  # usernames and sessions with recent failures kept in memory
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+#: Password checks (argon2, 64 MiB each) allowed at once; more wait up to CHECK_WAIT_SECONDS.
+MAX_PARALLEL_CHECKS = 4
+CHECK_WAIT_SECONDS = 10.0
 
 LOGGER = logging.getLogger("billing_reports.auth")
 if not any(getattr(handler, "_billing_auth", False) for handler in LOGGER.handlers):
@@ -57,6 +68,12 @@ if not any(getattr(handler, "_billing_auth", False) for handler in LOGGER.handle
     _handler._billing_auth = True  # type: ignore[attr-defined]
     LOGGER.addHandler(_handler)
     LOGGER.setLevel(logging.INFO)
+
+
+# The dummy hash an unknown username is checked against is made now, when the server first loads
+# this module (before any sign-in form is drawn), not at the first unknown username: otherwise
+# that sign-in would take a hash plus a check, twice as long as a known one.
+user_store.prepare_dummy_hash()
 
 
 def _clock() -> float:
@@ -123,11 +140,6 @@ NOBODY = Scope("none")
 DEMO = Scope("ops", username="demo", demo=True)
 
 
-def auth_disabled() -> bool:
-    """``BILLING_AUTH=off``: no sign-in, every client (a local demo only)."""
-    return os.environ.get("BILLING_AUTH", "").strip().lower() == "off"
-
-
 def session_seconds() -> float:
     """How long a session lasts: env ``BILLING_SESSION_MINUTES`` (default 480), in seconds."""
     text = os.environ.get("BILLING_SESSION_MINUTES", "").strip()
@@ -149,19 +161,19 @@ _users_cache: tuple[tuple, dict[str, user_store.User]] | None = None
 
 
 def load_users() -> dict[str, user_store.User]:
-    """The users file's users; re-read when its inode, mtime or size changes."""
+    """The users file's users; re-read when its inode, mtime, size or mode changes."""
     global _users_cache
     path = user_store.users_file()
     try:
         stat = path.stat()
     except FileNotFoundError as error:
         raise user_store.UsersFileMissing(f"there is no users file at {path}") from error
-    key = (str(path), stat.st_ino, stat.st_mtime_ns, stat.st_size)
+    key = (str(path), stat.st_ino, stat.st_mtime_ns, stat.st_size, stat.st_mode)
     with _users_lock:
         if _users_cache is not None and _users_cache[0] == key:
             return _users_cache[1]
     users = user_store.load_users(path)
-    if stat.st_mode & 0o077:
+    if stat.st_mode & 0o044:  # writable by others is refused by user_store.load_users
         LOGGER.warning("the users file %s can be read by other accounts; run: chmod 600 %s", path, path)
     with _users_lock:
         _users_cache = (key, users)
@@ -175,6 +187,81 @@ def load_users() -> dict[str, user_store.User]:
 _SECRET = secrets.token_bytes(32)
 
 
+def log_digest(kind: str, value: str) -> str:
+    """What the log holds instead of a session id or an unknown username: 12 hex characters of an
+    HMAC keyed with this process's secret. The same value gives the same digest while the server
+    runs (so log lines can be matched up), but without the secret a digest can be neither reversed
+    by trying a word list nor turned back into a session id."""
+    message = f"{kind}\0{value}".encode("utf-8", "replace")
+    return hmac.new(_SECRET, message, hashlib.sha256).hexdigest()[:12]
+
+
+_UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.IGNORECASE)
+
+
+class _SessionIdRedactor(logging.Filter):
+    """Streamlit's own log lines name session ids (e.g. "Session with id … is already connected!"):
+    each id (a UUID) is replaced by its keyed digest before the line is written."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if _UUID.search(message):
+            record.msg = _UUID.sub(lambda found: f"<session {log_digest('session', found.group(0))}>", message)
+            record.args = None
+        return True
+
+
+def _redact_streamlit_logs() -> None:
+    """Add the redactor to every Streamlit logger (each has its own handler and does not propagate)."""
+    from streamlit import logger as streamlit_logger
+
+    loggers = {logging.getLogger("streamlit"), *getattr(streamlit_logger, "_loggers", {}).values()}
+    for each in loggers:
+        if not any(isinstance(existing, _SessionIdRedactor) for existing in each.filters):
+            each.addFilter(_SessionIdRedactor())
+
+
+_redact_streamlit_logs()
+
+
+# --------------------------------------------------------------------------------------------
+# The connection a session was signed in on
+# --------------------------------------------------------------------------------------------
+
+# Streamlit reattaches a session to any WebSocket that offers its id (a reconnecting tab does).
+# The id is no secret (it travels in the page and used to be logged), so a signed-in session is
+# also bound to a random token of the WebSocket connection it was signed in on. The token lives
+# only in this process's memory, keyed by Streamlit's client object of that connection; a
+# connection that offers a session id gets a new client object, hence another token.
+_connection_tokens: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_connection_lock = threading.Lock()
+_NO_SERVER = "no-server"  # an AppTest or a bare script: there is no WebSocket at all
+
+
+def _connection_token() -> str | None:
+    """The random token of this run's WebSocket connection; None when it has none (disconnected)."""
+    if not Runtime.exists() or type(Runtime.instance()) is not Runtime:
+        return _NO_SERVER  # no server: a bare script, or an AppTest (whose Runtime is a stand-in)
+    context = get_script_run_ctx()
+    if context is None:
+        return None
+    client = Runtime.instance().get_client(context.session_id)
+    if client is None:
+        return None
+    with _connection_lock:
+        token = _connection_tokens.get(client)
+        if token is None:
+            token = secrets.token_hex(16)
+            _connection_tokens[client] = token
+        return token
+
+
+def _connection_digest(token: str | None) -> str:
+    if token is None:
+        return ""
+    return hmac.new(_SECRET, f"connection\0{token}".encode(), hashlib.sha256).hexdigest()
+
+
 @dataclass(frozen=True)
 class Session:
     """A signed-in session, kept in st.session_state[SESSION_KEY]."""
@@ -182,24 +269,26 @@ class Session:
     username: str
     signed_in_at: float  # seconds since the epoch
     signature: str
+    connection: str = ""  # the digest of the connection it was signed in on
 
 
-def _signature(username: str, signed_in_at: float, password_hash: str) -> str:
+def _signature(username: str, signed_in_at: float, password_hash: str, connection: str = "") -> str:
     # The password hash is part of the message: a new password ends the user's open sessions.
-    message = json.dumps([username, repr(float(signed_in_at)), password_hash]).encode("utf-8")
+    message = json.dumps([username, repr(float(signed_in_at)), password_hash, connection]).encode("utf-8")
     return hmac.new(_SECRET, message, hashlib.sha256).hexdigest()
 
 
 def new_session(user: user_store.User, signed_in_at: float | None = None) -> Session:
-    """A session for ``user``, signed in at ``signed_in_at`` (default now)."""
+    """A session for ``user``, signed in at ``signed_in_at`` (default now), on this run's connection."""
     when = _clock() if signed_in_at is None else float(signed_in_at)
-    return Session(user.username, when, _signature(user.username, when, user.password_hash))
+    connection = _connection_digest(_connection_token())
+    return Session(user.username, when, _signature(user.username, when, user.password_hash, connection), connection)
 
 
 @dataclass(frozen=True)
 class _Check:
     scope: Scope
-    problem: str | None = None  # None, "signed_out", "invalid", "unknown_user", "expired"
+    problem: str | None = None  # None, "signed_out", "invalid", "unknown_user", "expired", "new_connection"
 
 
 def _check(session: object, users: dict[str, user_store.User]) -> _Check:
@@ -211,11 +300,14 @@ def _check(session: object, users: dict[str, user_store.User]) -> _Check:
     if user is None:
         return _Check(NOBODY, "unknown_user")
     try:
-        expected = _signature(user.username, session.signed_in_at, user.password_hash)
+        expected = _signature(user.username, session.signed_in_at, user.password_hash, session.connection)
     except (TypeError, ValueError):
         return _Check(NOBODY, "invalid")
     if not isinstance(session.signature, str) or not hmac.compare_digest(expected, session.signature):
         return _Check(NOBODY, "invalid")
+    connection = _connection_digest(_connection_token())
+    if not connection or not hmac.compare_digest(connection, str(session.connection)):
+        return _Check(NOBODY, "new_connection")
     age = _clock() - session.signed_in_at
     if age < -60:
         return _Check(NOBODY, "invalid")
@@ -276,6 +368,7 @@ class _Failures:
     count: int = 0
     last_at: float = 0.0
     not_before: float = 0.0
+    checking: int = 0  # attempts of this key whose password check has not finished
 
 
 _failures: OrderedDict[str, _Failures] = OrderedDict()
@@ -289,35 +382,81 @@ def delay_after(failures: int) -> float:
     return min(FIRST_DELAY_SECONDS * 2 ** (failures - FREE_FAILURES), MAX_DELAY_SECONDS)
 
 
-def _wait_seconds(keys: list[str]) -> float:
+def _begin_attempt(keys: list[str]) -> tuple[float, int]:
+    """(seconds to wait, 0) when an attempt must wait; else (0, failures in a row counting this one).
+
+    The attempt is counted as a failure before its password is checked, in the same locked step
+    as the wait is looked up: attempts sent at once cannot all pass before any is counted. While
+    counted attempts beyond the free ones are still being checked, the next one waits too (a check
+    can take longer than the delay on a busy server). ``_end_attempt`` then starts the delay again
+    from the end of a failed check, or clears the count after a successful one.
+    """
     now = _clock()
     with _failures_lock:
-        waits = [_failures[key].not_before - now for key in keys if key in _failures]
-    return max([0.0, *waits])
+        waits = [0.0]
+        for key in keys:
+            entry = _failures.get(key)
+            if entry is not None:
+                waits.append(entry.not_before - now)
+                if entry.checking and entry.count >= FREE_FAILURES:
+                    waits.append(delay_after(entry.count))
+        wait = max(waits)
+        if wait > 0:
+            return wait, 0
+        return 0.0, _record_failure_locked(keys, now)
 
 
-def _record_failure(keys: list[str]) -> int:
+def _end_attempt(keys: list[str], correct: bool | None) -> None:
+    """The password check of an attempt ended: right (the count is cleared), wrong, or not made."""
     now = _clock()
-    counts = []
     with _failures_lock:
         for key in keys:
-            entry = _failures.pop(key, None) or _Failures()
-            if now - entry.last_at > FORGET_FAILURES_AFTER_SECONDS:
-                entry.count = 0
-            entry.count += 1
-            entry.last_at = now
-            entry.not_before = now + delay_after(entry.count)
-            _failures[key] = entry
-            counts.append(entry.count)
-        while len(_failures) > MAX_TRACKED:
-            _failures.popitem(last=False)
+            entry = _failures.get(key)
+            if entry is None:
+                continue  # cleared by a successful sign-in meanwhile
+            entry.checking = max(0, entry.checking - 1)
+            if correct:
+                del _failures[key]
+            else:
+                entry.not_before = max(entry.not_before, now + delay_after(entry.count))
+
+
+def _record_failure_locked(keys: list[str], now: float) -> int:
+    """Count a failure for each key (the caller holds ``_failures_lock``); the highest count."""
+    counts = []
+    for key in keys:
+        entry = _failures.pop(key, None) or _Failures()
+        if now - entry.last_at > FORGET_FAILURES_AFTER_SECONDS:
+            entry.count = 0
+        entry.count += 1
+        entry.last_at = now
+        entry.not_before = now + delay_after(entry.count)
+        entry.checking += 1
+        _failures[key] = entry
+        counts.append(entry.count)
+    while len(_failures) > MAX_TRACKED:
+        _failures.popitem(last=False)
     return max(counts)
 
 
-def _record_success(keys: list[str]) -> None:
-    with _failures_lock:
-        for key in keys:
-            _failures.pop(key, None)
+_checks = threading.BoundedSemaphore(MAX_PARALLEL_CHECKS)
+
+
+def _check_password(user: user_store.User | None, password: str) -> bool | None:
+    """Whether ``password`` is ``user``'s (an unknown user: checked against the dummy hash, False).
+
+    At most MAX_PARALLEL_CHECKS run at once (each argon2 check takes 64 MiB); a check that finds no
+    free slot within CHECK_WAIT_SECONDS is not made: None.
+    """
+    if not _checks.acquire(timeout=CHECK_WAIT_SECONDS):
+        return None
+    try:
+        if user is None:
+            user_store.burn_verification_time(password)
+            return False
+        return user_store.verify_password(user.password_hash, password)
+    finally:
+        _checks.release()
 
 
 def reset_throttle() -> None:
@@ -327,17 +466,22 @@ def reset_throttle() -> None:
 
 
 def _session_id() -> str:
+    """This browser session's Streamlit id: a throttle key in memory, never logged (``_logged_session``)."""
     context = get_script_run_ctx()
     return context.session_id if context is not None else "-"
 
 
+def _logged_session() -> str:
+    """This browser session for the log: a keyed digest of its id (``log_digest``), never the id."""
+    return log_digest("session", _session_id())
+
+
 def _shown(username: str, users: dict[str, user_store.User]) -> str:
     """A username for the log. One that is not a user may be a password typed in the wrong box:
-    only a digest of it is logged."""
+    only a keyed digest of it is logged (``log_digest``)."""
     if username in users:
         return repr(username)
-    digest = hashlib.sha256(username.encode("utf-8", "replace")).hexdigest()[:12]
-    return f"<unknown user {digest}>"
+    return f"<unknown user {log_digest('username', username)}>"
 
 
 def attempt_sign_in(username_text: str, password: str) -> str | None:
@@ -346,37 +490,39 @@ def attempt_sign_in(username_text: str, password: str) -> str | None:
     if not username or not password:
         return "Enter your username and password."
     users = load_users()
-    session_id = _session_id()
-    keys = [f"user:{username}", f"session:{session_id}"]
-    wait = _wait_seconds(keys)
+    keys = [f"user:{username}", f"session:{_session_id()}"]
+    wait, failures = _begin_attempt(keys)
     if wait > 0:
         LOGGER.warning(
             "sign-in refused, too many failures: user %s, session %s, %.1f s to wait",
             _shown(username, users),
-            session_id,
+            _logged_session(),
             wait,
         )
         return f"Too many failed sign-ins. Wait {math.ceil(wait)} seconds and try again."
     user = users.get(username)
-    if user is None:
-        user_store.burn_verification_time(password)
-        correct = False
-    else:
-        correct = user_store.verify_password(user.password_hash, password)
+    correct = _check_password(user, password)
+    _end_attempt(keys, correct)
+    if correct is None:
+        LOGGER.warning(
+            "sign-in refused, %d password checks already running: user %s, session %s",
+            MAX_PARALLEL_CHECKS,
+            _shown(username, users),
+            _logged_session(),
+        )
+        return "The server is busy with other sign-ins. Try again in a moment."
     if not correct:
-        failures = _record_failure(keys)
         LOGGER.warning(
             "failed sign-in: user %s, session %s, %d failure%s in a row%s",
             _shown(username, users),
-            session_id,
+            _logged_session(),
             failures,
             "" if failures == 1 else "s",
             f"; next attempt in {delay_after(failures):g} s" if delay_after(failures) else "",
         )
         return "Wrong username or password."
-    _record_success(keys)
     st.session_state[SESSION_KEY] = new_session(user)
-    LOGGER.info("signed in: user %r, %s, session %s", user.username, user.describe(), session_id)
+    LOGGER.info("signed in: user %r, %s, session %s", user.username, user.describe(), _logged_session())
     return None
 
 
@@ -384,7 +530,7 @@ def sign_out() -> None:
     """End the session and forget this browser session's state (filters included)."""
     scope = current_scope()
     if scope.username:
-        LOGGER.info("signed out: user %r, session %s", scope.username, _session_id())
+        LOGGER.info("signed out: user %r, session %s", scope.username, _logged_session())
     for key in list(st.session_state.keys()):
         del st.session_state[key]
 
@@ -397,6 +543,7 @@ PROBLEM_MESSAGES = {
     "expired": "Your session has expired. Please sign in again.",
     "invalid": "Your session is no longer valid. Please sign in again.",
     "unknown_user": "Your session has ended. Please sign in again.",
+    "new_connection": "Your connection to the server was renewed. Please sign in again.",
 }
 
 
@@ -411,9 +558,15 @@ def _log_users_file_error(error: Exception) -> None:
         LOGGER.error("the users file cannot be used, nobody can sign in: %s", error)
 
 
-def _listening_beyond_this_machine() -> bool:
-    address = st.get_option("server.address")
-    return bool(address) and str(address).strip("[]") not in LOOPBACK
+_refusal_logged = False
+
+
+def _log_refusal_once(refusal: str) -> None:
+    """Tell the operator (once per server) why every visitor is shown nothing."""
+    global _refusal_logged
+    if not _refusal_logged:
+        _refusal_logged = True
+        LOGGER.error("refusing to show any page: %s", refusal)
 
 
 def sign_in() -> Scope:
@@ -422,13 +575,10 @@ def sign_in() -> Scope:
     The caller (app.py) runs no page unless the returned scope ``is_signed_in``.
     """
     if auth_disabled():
-        if _listening_beyond_this_machine():
-            st.error(
-                "Sign-in is off (BILLING_AUTH=off), which is for a local demo only, but this server listens "
-                "beyond this machine. Add users (`billing-reports users add NAME --role ops`) and unset "
-                "BILLING_AUTH, or serve on 127.0.0.1.",
-                icon=":material/lock:",
-            )
+        refusal = auth_off_refusal(st.get_option("server.address"))
+        if refusal:
+            _log_refusal_once(refusal)
+            st.error(f"Nothing is shown: {refusal}", icon=":material/lock:")
             return NOBODY
         return DEMO
     path = user_store.users_file()
@@ -463,7 +613,7 @@ def sign_in() -> Scope:
     if check.scope.is_signed_in:
         return check.scope
     if check.problem != "signed_out":
-        LOGGER.info("session ended (%s), session %s", check.problem, _session_id())
+        LOGGER.info("session ended (%s), session %s", check.problem, _logged_session())
         st.session_state.pop(SESSION_KEY, None)
         st.warning(PROBLEM_MESSAGES[check.problem], icon=":material/schedule:")
 

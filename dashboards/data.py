@@ -581,8 +581,9 @@ def _cached_job_activity(
         # a branch); the job's totals are job-level, like the Job tracking page's.
         allowed = _execute(
             path,
-            "select document_id from marts.fct_documents where job_id = ? and list_contains(?::varchar[], branch_code)",
-            [str(job_id), list(branch_codes)],
+            "select document_id from marts.fct_documents"
+            " where job_id = ? and client_id = ? and list_contains(?::varchar[], branch_code)",
+            [str(job_id), report["job"]["client_id"], list(branch_codes)],
         )
         keep = set(allowed["document_id"])
         report = {

@@ -296,12 +296,14 @@ def table(
     column_config: dict | None = None,
     **dataframe_args,
 ):
-    """A table and a button that downloads exactly what it shows as CSV."""
+    """A table and a button that downloads exactly what it shows as CSV (``csv_bytes``).
+
+    This is the dashboard's one CSV download: every page's table goes through it."""
     dataframe_args.setdefault("placeholder", "–")
     result = st.dataframe(frame, hide_index=True, column_config=column_config, key=key, **dataframe_args)
     st.download_button(
         "Download CSV",
-        frame.to_csv(index=False).encode("utf-8"),
+        csv_bytes(frame),
         file_name=file_name,
         mime="text/csv",
         key=f"{key}_csv",
@@ -309,6 +311,30 @@ def table(
         on_click="ignore",
     )
     return result
+
+
+#: A text cell starting with one of these is a formula to a spreadsheet (=1+1, +1, -1, @SUM(...));
+#: tab and carriage return start one too in some spreadsheets (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralize_formula(value: object) -> object:
+    """A text cell that a spreadsheet would run as a formula, prefixed with ``'`` so that it is
+    shown as the text it is; any other value unchanged (numbers stay numbers, negatives too)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """``frame`` as UTF-8 CSV for download, every text cell safe to open in a spreadsheet: a job,
+    file or customer name from a client's file such as ``=HYPERLINK(...)`` is neutralized."""
+    safe = frame.copy()
+    safe.columns = [neutralize_formula(str(column)) for column in safe.columns]
+    for column in safe.columns:
+        if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column].dtype):
+            safe[column] = safe[column].map(neutralize_formula)
+    return safe.to_csv(index=False).encode("utf-8")
 
 
 def money(amount: float | Decimal | None, currency: str | None = None) -> str:

@@ -10,7 +10,9 @@
     Column types, keys, required columns, codes and references come from the column `meta` of
     the source YAML, so the rules live in one place (the Python validator reads the same YAML).
     `references` are checked against the parent's current rows, passed in as `parents`
-    ({column: relation}); the calling model declares them with `-- depends_on`.
+    ({column: relation}); the calling model declares them with `-- depends_on`. A reference with
+    `same_client: true` must also belong to the row's client: a document of client C2 that names
+    job J1 of client C1 is rejected ("client mismatch"), so that it never reaches C1's reports.
 
     Incremental builds (`is_incremental()`: `billing-reports refresh` copied the published
     warehouse forward and landed only the new files) re-judge only the key groups that can have
@@ -187,7 +189,14 @@ distinct_rows as (
 
 known_{{ column_name }} as (
 
+    {%- if billing_same_client(columns, column_name) %}
+    select distinct
+        {{ column_name }},
+        client_id as _parent_client_id
+    from {{ parent }}
+    {%- else %}
     select distinct {{ column_name }} from {{ parent }}
+    {%- endif %}
 
 ),
 {%- endfor %}
@@ -206,6 +215,12 @@ judged as (
                 when distinct_rows.{{ column_name }} is not null and known_{{ column_name }}.{{ column_name }} is null
                     then 'unknown reference: {{ column_name }} '''
                         || distinct_rows.{{ column_name }} || ''' is not in {{ billing_references_words(columns, column_name) }}'
+                {%- endfor %}
+                {%- for column_name, parent in parents.items() if billing_same_client(columns, column_name) %}
+                when distinct_rows.client_id != known_{{ column_name }}._parent_client_id
+                    then 'client mismatch: {{ column_name }} ''' || distinct_rows.{{ column_name }}
+                        || ''' belongs to client ''' || known_{{ column_name }}._parent_client_id
+                        || ''', not to ''' || distinct_rows.client_id || ''''
                 {%- endfor %}
             end
         ) as _reject_reason
@@ -323,4 +338,14 @@ select * from final
 
 {% macro billing_references_words(columns, column_name) -%}
     {%- for column in columns if column.name == column_name -%}{{ column.meta.references }}{%- endfor -%}
+{%- endmacro %}
+
+
+{#- Whether a reference column must name a parent of the row's own client (column meta `same_client`). -#}
+{% macro billing_same_client(columns, column_name) -%}
+    {%- set found = [] -%}
+    {%- for column in columns if column.name == column_name and column.meta.same_client -%}
+        {%- do found.append(column.name) -%}
+    {%- endfor -%}
+    {{ return(found | length > 0) }}
 {%- endmacro %}

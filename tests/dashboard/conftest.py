@@ -537,6 +537,84 @@ def write_users_file(path: Path, users: dict = USERS) -> Path:
     return path
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def serve_command(port: int, warehouse: Path) -> list[str]:
+    """`billing-reports serve` on ``port`` and ``warehouse``, as an operator runs it."""
+    import sys
+
+    script = Path(sys.executable).with_name("billing-reports")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "billing_reports.cli"]
+    return [*command, "serve", "--port", str(port), "--warehouse", str(warehouse)]
+
+
+def start_serve(warehouse: Path, users_file: Path, log: Path, environment: dict | None = None):
+    """`billing-reports serve` (sign-in on, the default session length) on a free port, its output
+    in ``log``; returns (the process, its URL) once it answers. Stop it with ``stop_server``.
+    ``environment``: more settings for the server (e.g. where decisions are written)."""
+    import os
+    import subprocess
+
+    port = free_port()
+    environment = {
+        **os.environ,
+        "BILLING_STALE_AFTER_HOURS": "26",
+        "BILLING_USERS_FILE": str(users_file),
+        **(environment or {}),
+    }
+    environment.pop("BILLING_AUTH", None)
+    environment.pop("BILLING_SESSION_MINUTES", None)
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            serve_command(port, warehouse),
+            cwd=PROJECT_DIR,
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    wait_until_healthy(process, url, log)
+    return process, url
+
+
+def wait_until_healthy(process, url: str, log: Path, seconds: float = 60) -> None:
+    """Wait for a dashboard server subprocess to answer ``/_stcore/health``; fail with its log."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"the dashboard server did not start:\n{log.read_text()}")
+        time.sleep(0.3)
+
+
+def stop_server(process) -> None:
+    """Stop a server subprocess as a service manager does (SIGTERM), killing it after 20 s."""
+    import signal
+    import subprocess
+
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def sign_in(app, username: str, password: str | None = None):
     """Fill the sign-in form of an AppTest and submit it."""
     app.text_input(key="auth_username").input(username)

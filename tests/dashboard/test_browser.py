@@ -12,18 +12,13 @@ import csv
 import io
 import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.dashboard.conftest import OPS_USER, PASSWORDS, PROJECT_DIR
+from tests.dashboard.conftest import OPS_USER, PASSWORDS, PROJECT_DIR, start_serve, stop_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -48,18 +43,6 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _serve_command(port: int, warehouse: Path) -> list[str]:
-    script = Path(sys.executable).with_name("billing-reports")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "billing_reports.cli"]
-    return [*command, "serve", "--port", str(port), "--warehouse", str(warehouse)]
-
-
 @pytest.fixture(scope="module")
 def decisions(tmp_path_factory) -> Path:
     """Where the server writes the decisions made on the Job approval page (outbound files, log, outbox)."""
@@ -70,46 +53,18 @@ def decisions(tmp_path_factory) -> Path:
 def server(dashboard_warehouse, users_file, tmp_path_factory, decisions):
     """`billing-reports serve` on a free port, sign-in on with conftest's users; stopped (SIGTERM,
     passed on to Streamlit) at the end."""
-    port = _free_port()
-    log = tmp_path_factory.mktemp("serve") / "serve.log"
-    environment = {
-        **os.environ,
-        "BILLING_STALE_AFTER_HOURS": "26",
-        "BILLING_USERS_FILE": str(users_file),
-        "BILLING_OUTBOUND_DIR": str(decisions / "outbound"),
-        "BILLING_DECISION_LOG": str(decisions / "decisions.jsonl"),
-        "BILLING_OUTBOX": str(decisions / "outbox.sqlite"),
-    }
-    environment.pop("BILLING_AUTH", None)
-    environment.pop("BILLING_SESSION_MINUTES", None)
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            _serve_command(port, dashboard_warehouse),
-            cwd=PROJECT_DIR,
-            env=environment,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"billing-reports serve did not start:\n{log.read_text()}")
-        time.sleep(0.3)
+    process, url = start_serve(
+        dashboard_warehouse,
+        users_file,
+        tmp_path_factory.mktemp("serve") / "serve.log",
+        {
+            "BILLING_OUTBOUND_DIR": str(decisions / "outbound"),
+            "BILLING_DECISION_LOG": str(decisions / "decisions.jsonl"),
+            "BILLING_OUTBOX": str(decisions / "outbox.sqlite"),
+        },
+    )
     yield url
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop_server(process)
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
 -- One row per processing-rule change request (R13): authorized only when requested by a
--- primary support contact of the same client who was valid at the time of the request.
+-- primary support contact of the same client who was valid at the time of the request. A
+-- requester who is a contact of another client is shown as "a contact of another client".
 with processing_rule_changes as (
 
     select
@@ -69,8 +70,12 @@ final as (
             when not is_contact_valid_at_request then 'requester was not a valid contact at the time of the request'
             else 'requested by a primary support contact'
         end as authorization_reason,
-        requested_by_name,
-        requested_by_role,
+        -- Another client's contact is not named to this client (nor its role shown): issue 16.
+        case
+            when contact_client_id != client_id then 'a contact of another client'
+            else requested_by_name
+        end as requested_by_name,
+        case when contact_client_id != client_id then null else requested_by_role end as requested_by_role,
         summary,
         applied_at is not null as is_applied
     from requests
