@@ -101,7 +101,7 @@ def test_a_replayed_session_id_is_worthless_and_never_logged(server):
     session_id = form.session_id
     assert session_id and form.widget_id("text_input", "Username")
     page = victim.sign_in(form, OPS_USER, PASSWORDS[OPS_USER])
-    assert "Job tracking report" in page.text() and "MAPLE" in page.text()  # the ops user sees every client
+    assert "Job tracking report" in page.text() and "Maple Power" in page.text()  # the ops user sees every client
 
     # The attacker offers the victim's id from a fresh connection: Streamlit reattaches the
     # session (same id), but the signed session was bound to the victim's connection.

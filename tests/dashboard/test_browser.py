@@ -178,7 +178,7 @@ def test_job_approval(page, server):
     expect_text(metric(page, "Awaiting your approval"), "1")
     expect_text(metric(page, "Waiting for the client"), "1")
     expect_text(metric(page, "Documents"), "5")
-    choose(page, "Client", "ACME")
+    choose(page, "Client", "Acme Utilities")
     expect_text(metric(page, "Awaiting your approval"), "0")
     expect(page.get_by_text("Nothing awaits your decision.")).to_be_visible()
     screenshot(page, "job_approval")

@@ -171,6 +171,9 @@ def widen(app, page: str):
 
 
 def warehouse_counts(path) -> dict[str, int]:
+    from dashboards import data
+
+    data._READERS.close()  # the dashboard's shared connection holds the file with its own settings
     connection = duckdb.connect(str(path), read_only=True)
     try:
         tables = [
