@@ -441,7 +441,8 @@ def page_calls(data) -> dict:
 
     def job_documents():
         data.job_document_types(first_job)
-        documents, _total = data.job_document_page(first_job, page=1, page_size=100)
+        data.job_document_count(first_job)
+        documents = data.job_document_page(first_job, page=1, page_size=100)
         data.document_deliveries(documents["document_id"].tolist())
 
     def find_document():

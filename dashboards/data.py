@@ -458,37 +458,6 @@ def job_documents(
     )
 
 
-#: The columns of a document as the Job tracking page lists it (job details and search).
-_JOB_DOCUMENT_COLUMNS = """
-    client_id,
-    job_id,
-    job_name,
-    batch_id,
-    batch_type,
-    document_id,
-    document_number,
-    document_type,
-    customer_account_id,
-    customer_name,
-    delivery_channel,
-    delivery_method,
-    pull_class,
-    is_pulled,
-    amount_due,
-    currency,
-    delivery_attempt_count,
-    sent_attempt_count,
-    bounced_attempt_count,
-    failed_attempt_count,
-    last_attempt_outcome,
-    first_sent_at,
-    mailed_at,
-    mailed_or_sent_at,
-    mailed_or_sent_date,
-    delivery_state,
-    timezone
-"""
-
 #: The states a document can be in on the Job tracking page (rpt_job_documents.delivery_state).
 DOCUMENT_STATES = {
     "sent": "Sent",
@@ -516,6 +485,62 @@ def _job_documents_where(
     )
 
 
+def _job_documents(where: _Where, limit: int, offset: int = 0) -> pd.DataFrame:
+    """Documents as the Job tracking page lists them (job details and search), by document number,
+    with the client's zone (``timezone``, from ``dim_clients``) for showing times."""
+    return _frame(
+        f"""
+        select
+            client_id,
+            job_id,
+            job_name,
+            batch_id,
+            batch_type,
+            document_id,
+            document_number,
+            document_type,
+            customer_account_id,
+            customer_name,
+            delivery_channel,
+            delivery_method,
+            pull_class,
+            is_pulled,
+            amount_due,
+            currency,
+            delivery_attempt_count,
+            sent_attempt_count,
+            bounced_attempt_count,
+            failed_attempt_count,
+            last_attempt_outcome,
+            first_sent_at,
+            mailed_at,
+            mailed_or_sent_at,
+            mailed_or_sent_date,
+            delivery_state,
+            timezone
+        from marts.rpt_job_documents
+        left join (select client_id, timezone from marts.dim_clients) as clients using (client_id)
+        {where.sql}
+        order by document_number, job_id, document_id
+        limit ? offset ?
+        """,
+        [*where.params, int(limit), int(offset)],
+    )
+
+
+def job_document_count(
+    job_id: str,
+    client_ids: Iterable[str] | None = None,
+    delivery_methods: Iterable[str] | None = None,
+    document_types: Iterable[str] | None = None,
+    states: Iterable[str] | None = None,
+) -> int:
+    """How many documents of a job match the filters (``rpt_job_documents``)."""
+    where = _job_documents_where(job_id, client_ids, delivery_methods, document_types, states)
+    total = _frame(f"select count(*) as documents from marts.rpt_job_documents {where.sql}", where.params)
+    return int(total.iloc[0]["documents"])
+
+
 def job_document_page(
     job_id: str,
     client_ids: Iterable[str] | None = None,
@@ -524,26 +549,12 @@ def job_document_page(
     states: Iterable[str] | None = None,
     page: int = 1,
     page_size: int = 100,
-) -> tuple[pd.DataFrame, int]:
-    """One page of a job's documents (``rpt_job_documents``, by document number) and how many
-    documents match the filters in all. ``page`` counts from 1; the client's zone comes along
-    (``timezone``, from ``dim_clients``) for showing times."""
+) -> pd.DataFrame:
+    """One page of a job's documents (``rpt_job_documents``) matching the filters, by document
+    number; ``page`` counts from 1."""
     where = _job_documents_where(job_id, client_ids, delivery_methods, document_types, states)
-    total = _frame(f"select count(*) as documents from marts.rpt_job_documents {where.sql}", where.params)
     page_size = max(1, int(page_size))
-    offset = (max(1, int(page)) - 1) * page_size
-    frame = _frame(
-        f"""
-        select {_JOB_DOCUMENT_COLUMNS}
-        from marts.rpt_job_documents
-        left join (select client_id, timezone from marts.dim_clients) as clients using (client_id)
-        {where.sql}
-        order by document_number, document_id
-        limit ? offset ?
-        """,
-        [*where.params, page_size, offset],
-    )
-    return frame, int(total.iloc[0]["documents"])
+    return _job_documents(where, page_size, (max(1, int(page)) - 1) * page_size)
 
 
 def job_document_types(job_id: str, client_ids: Iterable[str] | None = None) -> list[str]:
@@ -559,8 +570,8 @@ SEARCH_LIMIT = 200
 
 def find_documents(text: str, client_ids: Iterable[str] | None = None, limit: int = SEARCH_LIMIT) -> pd.DataFrame:
     """Documents whose document (invoice) number or customer account is ``text``, across the
-    jobs of the clients in scope (at most ``limit``, by document number). The match is exact, as typed or in capitals
-    (document numbers are usually upper case); an empty text finds nothing."""
+    jobs of the clients in scope (at most ``limit``, by document number). The match is exact,
+    as typed or in capitals (document numbers are usually upper case); no text finds nothing."""
     needle = (text or "").strip()
     where = _Where().for_clients(client_ids).for_branches(None)
     if needle:
@@ -573,28 +584,20 @@ def find_documents(text: str, client_ids: Iterable[str] | None = None, limit: in
         )
     else:
         where.condition("false")
-    return _frame(
-        f"""
-        select {_JOB_DOCUMENT_COLUMNS}
-        from marts.rpt_job_documents
-        left join (select client_id, timezone from marts.dim_clients) as clients using (client_id)
-        {where.sql}
-        order by document_number, job_id, document_id
-        limit ?
-        """,
-        [*where.params, int(limit)],
-    )
+    return _job_documents(where, limit)
 
 
 def document_deliveries(document_ids: Iterable[str], client_ids: Iterable[str] | None = None) -> pd.DataFrame:
     """The delivery attempts of some documents (``rpt_document_deliveries``), in the order made."""
     # rpt_document_deliveries has no branch: a user limited to some branches sees the attempts of
     # those branches' documents only.
-    branches = _Where().for_branches(None)
     where = _Where().one_of("document_id", document_ids).for_clients(client_ids)
-    if branches.clauses:
+    branch_codes = current_scope().branch_codes(None)
+    if branch_codes is not None:
         where.condition(
-            f"document_id in (select document_id from marts.rpt_job_documents {branches.sql})", *branches.params
+            "document_id in (select document_id from marts.rpt_job_documents"
+            " where list_contains(?::varchar[], branch_code))",
+            tuple(branch_codes),
         )
     return _frame(
         f"""

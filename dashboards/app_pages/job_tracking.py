@@ -323,12 +323,12 @@ with filters[2]:
     )
 with filters[3]:
     page_size = st.selectbox("Rows per page", PAGE_SIZES, key="jt_doc_page_size")
-_, total = data.job_document_page(job_id, clients, document_methods, document_types, states, 1, 1)
+total = data.job_document_count(job_id, clients, document_methods, document_types, states)
 pages = max(1, -(-total // page_size))
 with filters[4]:
     page = st.number_input("Page", min_value=1, max_value=pages, value=1, step=1, key="jt_doc_page")
 page = min(int(page), pages)
-documents, total = data.job_document_page(job_id, clients, document_methods, document_types, states, page, page_size)
+documents = data.job_document_page(job_id, clients, document_methods, document_types, states, page, page_size)
 if documents.empty:
     ui.empty_state("No document of this job matches these filters.")
 else:
