@@ -247,7 +247,7 @@ st.caption(
 )
 job_steps = steps[steps["job_id"] == job_id]
 st.html(ui.tracker_html(job_steps, zone))
-with st.expander("What each step means", expanded=False):
+with st.expander("What each step means (the help page's descriptions)", expanded=True):
     ordered = job_steps.sort_values("step_order")
     st.dataframe(
         pd.DataFrame(
