@@ -249,7 +249,8 @@ job_steps = steps[steps["job_id"] == job_id]
 st.html(ui.tracker_html(job_steps, zone))
 with st.expander("What each step means (the help page's descriptions)", expanded=True):
     ordered = job_steps.sort_values("step_order")
-    st.dataframe(
+    # A static table, so that the descriptions wrap instead of being cut off.
+    st.table(
         pd.DataFrame(
             {
                 "Step": ordered["step_order"],
@@ -261,10 +262,7 @@ with st.expander("What each step means (the help page's descriptions)", expanded
                 "Entered": [ui.local_time(value, zone) for value in ordered["entered_at"]],
                 "Description": ordered["help_text"],
             }
-        ),
-        hide_index=True,
-        key="jt_steps",
-        column_config={"Description": st.column_config.TextColumn(width="large")},
+        ).set_index("Step")
     )
 
 chart_column, facts_column = st.columns([3, 2])
