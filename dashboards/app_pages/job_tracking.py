@@ -86,7 +86,7 @@ if found_text.strip():
     found = data.find_documents(found_text, None)
     if found.empty:
         ui.empty_state(
-            f"No document numbered {found_text.strip()!r} and no customer account {found_text.strip()!r}.",
+            "No document has that number, and no customer account is numbered so.",
             "Type the whole number as it is printed on the bill.",
         )
     else:
