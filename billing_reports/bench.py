@@ -445,13 +445,14 @@ def page_calls(data) -> dict:
         documents = data.job_document_page(first_job, page=1, page_size=100)
         data.document_deliveries(documents["document_id"].tolist())
 
+    # As the page does: the attempts are read for the documents that have some.
     def find_document():
         found = data.find_documents(number)
-        data.document_deliveries(found["document_id"].tolist())
+        data.document_deliveries(found.loc[found["delivery_attempt_count"] > 0, "document_id"].tolist())
 
     def find_customer():
-        found = data.find_documents(account)
-        data.document_deliveries(found["document_id"].tolist())
+        found = data.find_documents(account, by="customer_account")
+        data.document_deliveries(found.loc[found["delivery_attempt_count"] > 0, "document_id"].tolist())
 
     return {
         "Job tracking": job_tracking,

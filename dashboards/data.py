@@ -568,20 +568,28 @@ def job_document_types(job_id: str, client_ids: Iterable[str] | None = None) -> 
 SEARCH_LIMIT = 200
 
 
-def find_documents(text: str, client_ids: Iterable[str] | None = None, limit: int = SEARCH_LIMIT) -> pd.DataFrame:
-    """Documents whose document (invoice) number or customer account is ``text``, across the
-    jobs of the clients in scope (at most ``limit``, by document number). The match is exact,
-    as typed or in capitals (document numbers are usually upper case); no text finds nothing."""
+#: What a document can be found by (``find_documents``' ``by``): the column it matches.
+FIND_BY = {"document_number": "document_number", "customer_account": "customer_account_id"}
+
+
+def find_documents(
+    text: str,
+    client_ids: Iterable[str] | None = None,
+    by: str = "document_number",
+    limit: int = SEARCH_LIMIT,
+) -> pd.DataFrame:
+    """Documents whose document (invoice) number (``by="document_number"``) or customer account
+    (``by="customer_account"``) is ``text``, across the jobs of the clients in scope (at most
+    ``limit``, by document number). The match is exact, as typed or in capitals (numbers are
+    usually upper case); no text finds nothing. ``rpt_job_documents`` is stored in document-number
+    order, so a lookup by number reads only the block that holds it."""
+    if by not in FIND_BY:
+        raise ValueError(f"unknown search {by!r}; expected one of {sorted(FIND_BY)}")
+    column = FIND_BY[by]
     needle = (text or "").strip()
     where = _Where().for_clients(client_ids).for_branches(None)
     if needle:
-        where.condition(
-            "(document_number in (?, ?) or customer_account_id in (?, ?))",
-            needle,
-            needle.upper(),
-            needle,
-            needle.upper(),
-        )
+        where.condition(f"{column} in (?, ?)", needle, needle.upper())
     else:
         where.condition("false")
     return _job_documents(where, limit)

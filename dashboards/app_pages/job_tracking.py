@@ -43,7 +43,8 @@ def routing(method: str, pull_class: str | None) -> str:
 def document_table(documents: pd.DataFrame, clients: list[str] | None, with_job: bool) -> pd.DataFrame:
     """Documents as the page shows them: names, routing as generated and as delivered, attempts,
     and the time mailed or sent in the client's zone (its UTC value beside it)."""
-    attempts = attempts_text(documents["document_id"].astype(str).tolist(), clients)
+    attempted = documents[documents["delivery_attempt_count"] > 0]
+    attempts = attempts_text(attempted["document_id"].astype(str).tolist(), clients)
     localised = ui.with_local_times(documents, ["mailed_or_sent_at"])
     shown = pd.DataFrame(
         {
@@ -76,17 +77,25 @@ def document_table(documents: pd.DataFrame, clients: list[str] | None, with_job:
 # --------------------------------------------------------------------------------------------
 
 st.subheader("Find a document")
+FIND_BY_LABELS = {"document_number": "Invoice (document) number", "customer_account": "Customer account"}
+find_by = st.radio(
+    "Find by",
+    list(FIND_BY_LABELS),
+    format_func=FIND_BY_LABELS.get,
+    horizontal=True,
+    key="jt_find_by",
+)
 found_text = st.text_input(
-    "Invoice (document) number or customer account",
+    FIND_BY_LABELS[find_by],
     key="jt_find",
-    placeholder="e.g. INV-301 or A1",
-    help="Exact document number or customer account number, across every job you can see.",
+    placeholder="e.g. INV-301" if find_by == "document_number" else "e.g. A1",
+    help="The whole number, as printed on the bill, across every job you can see.",
 )
 if found_text.strip():
-    found = data.find_documents(found_text, None)
+    found = data.find_documents(found_text, None, by=find_by)
     if found.empty:
         ui.empty_state(
-            "No document has that number, and no customer account is numbered so.",
+            "No document has that number." if find_by == "document_number" else "No document for that account.",
             "Type the whole number as it is printed on the bill.",
         )
     else:
@@ -96,8 +105,9 @@ if found_text.strip():
             + ". Each names the job and batch that processed it."
         )
         ui.table(document_table(found, None, with_job=True), "document_search.csv", key="jt_found")
-        attempts = data.document_deliveries(found["document_id"].astype(str).tolist())
-        if not attempts.empty:
+        attempted = found[found["delivery_attempt_count"] > 0]
+        attempts = data.document_deliveries(attempted["document_id"].astype(str).tolist()) if len(attempted) else None
+        if attempts is not None and not attempts.empty:
             zones = dict(zip(found["document_id"], found["timezone"], strict=True))
             attempts = attempts.assign(timezone=attempts["document_id"].map(zones))
             localised = ui.with_local_times(attempts, ["attempted_at", "sent_at"])

@@ -305,7 +305,7 @@ def test_find_a_document_by_its_number(page, server):
     from playwright.sync_api import expect
 
     open_report(page, server, "", "Job tracking report")
-    page.get_by_role("textbox", name="Invoice (document) number or customer account").fill("INV-D23")
+    page.get_by_role("textbox", name="Invoice (document) number").fill("INV-D23")
     page.keyboard.press("Enter")
     expect(page.get_by_text("1 document found")).to_be_visible(timeout=TIMEOUT_MS)
     # The first "Download CSV" is the search result's: what the table shows, as CSV.

@@ -35,8 +35,9 @@ def test_find_documents_by_number_or_customer_account(data_module):
     assert data_module.find_documents("INV-D23")[["job_id", "batch_id"]].values.tolist() == [["J2", "B3"]]
     assert data_module.find_documents("inv-d23")["document_id"].tolist() == ["D23"]  # found in capitals
     # CUST-M1 was billed D51 (J5) and D61 (J6), both MAPLE.
-    assert data_module.find_documents("CUST-M1")["document_id"].tolist() == ["D51", "D61"]
+    assert data_module.find_documents("CUST-M1", by="customer_account")["document_id"].tolist() == ["D51", "D61"]
     assert data_module.find_documents("  ").empty
+    assert data_module.find_documents("CUST-M1").empty  # an account is not a document number
     assert data_module.find_documents("INV-D23", client_ids=["MAPLE"]).empty
 
 
@@ -45,7 +46,7 @@ def test_a_client_user_finds_only_their_clients_documents(data_module, monkeypat
 
     monkeypatch.setattr(data_module, "current_scope", lambda: auth.Scope("client", "marie", "MAPLE"))
     assert data_module.find_documents("INV-D23").empty  # ACME's
-    assert data_module.find_documents("CUST-M1")["document_id"].tolist() == ["D51", "D61"]
+    assert data_module.find_documents("CUST-M1", by="customer_account")["document_id"].tolist() == ["D51", "D61"]
     assert data_module.job_document_count("J1") == 0
     assert data_module.document_deliveries(["D23"]).empty
 

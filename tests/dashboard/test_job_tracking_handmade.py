@@ -68,6 +68,7 @@ def test_a_pulled_document_shows_its_routing_as_generated_and_as_delivered(job_t
 
 def test_a_lookup_by_customer_account_finds_its_documents_across_jobs(job_tracking):
     app = job_tracking()
+    app.radio(key="jt_find_by").set_value("customer_account").run()
     app.text_input(key="jt_find").input("A3").run()
     found = frame(app, "jt_found")
     # Gamma Co (A3) was billed D201 (J2), D302 (J3) and D401 (J4); by document number.
@@ -77,7 +78,7 @@ def test_a_lookup_by_customer_account_finds_its_documents_across_jobs(job_tracki
     assert list(found["Mailed or sent"]) == ["2026-03-05 05:15 EST", "2026-03-04 23:30 EST", "–"]
     assert list(found["State"]) == ["Sent", "Sent", "Waiting"]
     app.text_input(key="jt_find").input("NOPE-1").run()
-    assert "No document has that number" in texts(app.info)
+    assert "No document for that account." in texts(app.info)
 
 
 def test_complete_counts_follow_the_trackers_last_step(job_tracking):

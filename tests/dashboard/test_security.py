@@ -596,7 +596,7 @@ def _calls(data, client_ids):
         "job_document_count": lambda: data.job_document_count("J5", client_ids),
         "job_document_page": lambda: data.job_document_page("J5", client_ids),
         "job_document_types": lambda: data.job_document_types("J5", client_ids),
-        "find_documents": lambda: data.find_documents("CUST-M1", client_ids),
+        "find_documents": lambda: data.find_documents("CUST-M1", client_ids, by="customer_account"),
         "document_deliveries": lambda: data.document_deliveries(["D52", "D13"], client_ids),
         "job_activity": lambda: data.job_activity("J5", client_ids),
         "job_activity_files": lambda: data.job_activity_files("J5", client_ids),
