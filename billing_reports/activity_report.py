@@ -119,7 +119,9 @@ def load_job_activity(
         steps = _rows(
             connection,
             """
-            select step_order, status_code, status_label, step_state, entered_at, status_date
+            select
+                step_order, status_code, status_label, step_state, entered_at, status_date,
+                step_title, not_applicable_reason
             from marts.rpt_job_tracking_steps
             where job_id = ?
             order by step_order
@@ -278,6 +280,19 @@ def _summary(data: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
+def _step_title(step: dict[str, Any]) -> str:
+    """The step's title as the tracker shows it: steps 7 and 9 with their date, not "(Date)"."""
+    return step.get("step_title") or step["status_label"]
+
+
+def _step_state(step: dict[str, Any]) -> str:
+    """The step's state; a step that does not apply says why ("N/A: this job has no print bills")."""
+    state = step["step_state"]
+    if state == "not_applicable" and step.get("not_applicable_reason"):
+        return step["not_applicable_reason"]
+    return STEP_STATE_LABELS.get(state, state)
+
+
 def _step_date(step: dict[str, Any]) -> str:
     if step.get("status_date") is not None:
         return _text(step["status_date"])
@@ -407,8 +422,8 @@ def render_html_body(data: dict[str, Any]) -> str:
     for step in data["steps"]:
         state = step["step_state"]
         step_rows.append(
-            f"<tr><td class='num'>{step['step_order']}</td><td>{html.escape(step['status_label'])}</td>"
-            f"<td><span class='state state-{html.escape(state)}'>{html.escape(STEP_STATE_LABELS.get(state, state))}"
+            f"<tr><td class='num'>{step['step_order']}</td><td>{html.escape(_step_title(step))}</td>"
+            f"<td><span class='state state-{html.escape(state)}'>{html.escape(_step_state(step))}"
             f"</span></td><td>{html.escape(_step_date(step))}</td></tr>"
         )
     parts.append(
@@ -571,8 +586,8 @@ def render_pdf(data: dict[str, Any]) -> bytes:
             [
                 [
                     str(step["step_order"]),
-                    step["status_label"],
-                    STEP_STATE_LABELS.get(step["step_state"], step["step_state"]),
+                    _step_title(step),
+                    _step_state(step),
                     _step_date(step),
                 ]
                 for step in data["steps"]

@@ -168,4 +168,9 @@ def test_a_completed_job_keeps_its_final_report(handmade_warehouse):
     assert report["is_complete"] and not report["is_interim"]
     # From rpt_job_activity: D301's failed and bounced attempts.
     assert (report["activity"]["failed_delivery_count"], report["activity"]["bounced_delivery_count"]) == (1, 1)
-    assert "Interim" not in render_html(report)
+    html = render_html(report)
+    assert "Interim" not in html
+    # The timeline in the tracker's words: J3 has no print bills and no delay.
+    assert "N/A: this job has no print bills" in html
+    assert "N/A: electronic delivery is not delayed for this job" in html
+    assert "Paper Bills Delivered to Post Office no later than (no date)" in html
