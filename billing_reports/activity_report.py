@@ -10,7 +10,8 @@ click View Job Activity Report"): the job, its items per delivery method, pulled
 failed and bounced deliveries, the 10-step status timeline, its batches with the dates mailed
 and the fees billed for it. R11 gives a report to every job with a ``JOB_COMPLETE`` event;
 for a job still in progress ``load_job_activity`` returns the same data with
-``is_complete = False`` (an interim view), and the renderers say so.
+``is_complete = False`` and ``is_interim = True``: an interim report of what is done so far,
+built from the other models (``rpt_job_documents``), and the renderers mark it as interim.
 """
 
 from __future__ import annotations
@@ -124,7 +125,9 @@ def load_job_activity(
         steps = _rows(
             connection,
             """
-            select step_order, status_code, status_label, step_state, entered_at, status_date
+            select
+                step_order, status_code, status_label, step_state, entered_at, status_date,
+                step_title, not_applicable_reason
             from marts.rpt_job_tracking_steps
             where job_id = ? and client_id = ?
             order by step_order
@@ -171,6 +174,9 @@ def load_job_activity(
             "select display_name as name, timezone from marts.dim_clients where client_id = ?",
             [job["client_id"]],
         )
+        # No report row yet (R11: only a job with a JOB_COMPLETE event has one): an interim report
+        # of what is done so far, from the other models.
+        interim = None if activity else _interim_activity(connection, job["job_id"])
     finally:
         if own_connection:
             connection.close()
@@ -186,7 +192,8 @@ def load_job_activity(
     return {
         "job": job,
         "is_complete": activity_row is not None,
-        "activity": activity_row,
+        "is_interim": activity_row is None,
+        "activity": activity_row if activity_row is not None else interim,
         "delivery_counts": delivery_counts,
         "steps": steps,
         "pulled_documents": pulled_documents,
@@ -201,6 +208,34 @@ def load_job_activity(
         },
         "generated_at": datetime.now(UTC).replace(microsecond=0),
     }
+
+
+def _interim_activity(connection: Any, job_id: str) -> dict[str, Any]:
+    """What the report of a job still in progress can say so far, from ``marts.rpt_job_documents``
+    (documents by group, delivery attempts that failed or bounced, batches holding them, documents
+    mailed or sent and still waiting). ``rpt_job_activity`` keeps its grain (completed jobs)."""
+    rows = _rows(
+        connection,
+        """
+        select
+            cast(null as timestamp) as completed_at,
+            cast(null as date) as completed_date,
+            count(case when delivery_method_group = 'print' then 1 end) as print_document_count,
+            count(case when delivery_method_group = 'electronic' then 1 end) as electronic_document_count,
+            count(case when is_pulled then 1 end) as pulled_document_count,
+            coalesce(sum(failed_attempt_count), 0) as failed_delivery_count,
+            coalesce(sum(bounced_attempt_count), 0) as bounced_delivery_count,
+            count(distinct case when batch_type = 'print' then batch_id end) as print_batch_count,
+            count(distinct case when batch_type = 'electronic' then batch_id end) as electronic_batch_count,
+            count(mailed_or_sent_at) as mailed_or_sent_document_count,
+            count(case when delivery_state = 'waiting' then 1 end) as waiting_document_count,
+            count(case when delivery_state = 'bounced_or_failed' then 1 end) as bounced_or_failed_document_count
+        from marts.rpt_job_documents
+        where job_id = ?
+        """,
+        [job_id],
+    )
+    return rows[0]
 
 
 # --------------------------------------------------------------------------------------------
@@ -260,7 +295,10 @@ def _summary(data: dict[str, Any]) -> list[tuple[str, str]]:
         ("Job", f"{job['job_id']} ({job['job_name']})" if job.get("job_name") else _text(job["job_id"])),
         ("Created", _when(job["created_at"], data)),
         ("Status", _text(job["current_status_label"])),
-        ("Completed", _when(activity.get("completed_at"), data) if activity else "Not complete yet"),
+        (
+            "Completed",
+            _when(activity.get("completed_at"), data) if activity.get("completed_at") else "Not complete yet",
+        ),
         ("Documents", _text(job["document_count"])),
     ]
     if activity:
@@ -273,9 +311,28 @@ def _summary(data: dict[str, Any]) -> list[tuple[str, str]]:
             ("Print batches", _text(activity["print_batch_count"])),
             ("Electronic batches", _text(activity["electronic_batch_count"])),
         ]
+    if data.get("is_interim") and activity:
+        rows += [
+            ("Documents mailed or sent so far", _text(activity["mailed_or_sent_document_count"])),
+            ("Documents bounced or failed (latest attempt)", _text(activity["bounced_or_failed_document_count"])),
+            ("Documents still waiting", _text(activity["waiting_document_count"])),
+        ]
     else:
         rows.append(("Pulled documents (pull class T)", _text(job["pulled_document_count"])))
     return rows
+
+
+def _step_title(step: dict[str, Any]) -> str:
+    """The step's title as the tracker shows it: steps 7 and 9 with their date, not "(Date)"."""
+    return step.get("step_title") or step["status_label"]
+
+
+def _step_state(step: dict[str, Any]) -> str:
+    """The step's state; a step that does not apply says why ("N/A: this job has no print bills")."""
+    state = step["step_state"]
+    if state == "not_applicable" and step.get("not_applicable_reason"):
+        return step["not_applicable_reason"]
+    return STEP_STATE_LABELS.get(state, state)
 
 
 def _step_date(step: dict[str, Any], data: dict[str, Any]) -> str:
@@ -286,7 +343,8 @@ def _step_date(step: dict[str, Any], data: dict[str, Any]) -> str:
 
 def _title(data: dict[str, Any]) -> str:
     job = data["job"]
-    return f"Job Activity Report: {job['job_name'] or job['job_id']}"
+    interim = "Interim " if data.get("is_interim") else ""
+    return f"{interim}Job Activity Report: {job['job_name'] or job['job_id']}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -390,8 +448,9 @@ def render_html_body(data: dict[str, Any]) -> str:
     parts.append(f'<p class="note">Job {html.escape(job["job_id"])} for {html.escape(client_name)}</p>')
     if not data["is_complete"]:
         parts.append(
-            '<p class="interim">This job is not complete yet: this is an interim view. The Job Activity '
-            "Report is e-mailed automatically once the job has completed.</p>"
+            '<p class="interim"><strong>Interim report.</strong> This job is not complete yet: this report '
+            "shows what is done so far. The Job Activity Report is e-mailed automatically once the job has "
+            "completed.</p>"
         )
 
     parts.append("<h2>Summary</h2><table class='summary'><tbody>")
@@ -406,8 +465,8 @@ def render_html_body(data: dict[str, Any]) -> str:
     for step in data["steps"]:
         state = step["step_state"]
         step_rows.append(
-            f"<tr><td class='num'>{step['step_order']}</td><td>{html.escape(step['status_label'])}</td>"
-            f"<td><span class='state state-{html.escape(state)}'>{html.escape(STEP_STATE_LABELS.get(state, state))}"
+            f"<tr><td class='num'>{step['step_order']}</td><td>{html.escape(_step_title(step))}</td>"
+            f"<td><span class='state state-{html.escape(state)}'>{html.escape(_step_state(step))}"
             f"</span></td><td>{html.escape(_step_date(step, data))}</td></tr>"
         )
     parts.append(
@@ -544,7 +603,12 @@ def render_pdf(data: dict[str, Any]) -> bytes:
     story.append(Paragraph(html.escape(f"Job {job['job_id']} for {client_name}"), styles["Normal"]))
     if not data["is_complete"]:
         story.append(Spacer(1, 6))
-        story.append(Paragraph("This job is not complete yet: this is an interim view.", styles["Italic"]))
+        story.append(
+            Paragraph(
+                "Interim report. This job is not complete yet: this report shows what is done so far.",
+                styles["Italic"],
+            )
+        )
 
     story += [Spacer(1, 10), Paragraph("Summary", styles["Heading2"])]
     summary = Table(
@@ -565,8 +629,8 @@ def render_pdf(data: dict[str, Any]) -> bytes:
             [
                 [
                     str(step["step_order"]),
-                    step["status_label"],
-                    STEP_STATE_LABELS.get(step["step_state"], step["step_state"]),
+                    _step_title(step),
+                    _step_state(step),
                     _step_date(step, data),
                 ]
                 for step in data["steps"]

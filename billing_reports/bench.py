@@ -55,6 +55,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     bench.add_argument("--query-runs", type=int, default=20, help="runs per dashboard query (default 20)")
     bench.add_argument("--report", default="BENCHMARKS.md", help="Markdown report to write (default BENCHMARKS.md)")
     bench.add_argument("--json", default=None, help="JSON results file (default <out>/bench.json)")
+    bench.add_argument(
+        "--warehouse",
+        default=None,
+        help="measure only the dashboard queries against this existing warehouse file (no generate, no "
+        "refresh); prints median and p95 per page and writes no report",
+    )
+    bench.add_argument(
+        "--pages",
+        default=None,
+        help="with --warehouse: comma-separated page names to measure (a name matches when it contains the "
+        "text, case-insensitive; e.g. 'find a document'); default every page",
+    )
     bench.set_defaults(func=cmd_bench)
 
 
@@ -73,7 +85,27 @@ def parse_sizes(text: str) -> list[int]:
     return sizes
 
 
+def cmd_queries_only(warehouse: Path, pages: str | None, runs: int) -> int:
+    """``--warehouse``: the dashboard queries of an existing warehouse, printed, nothing written."""
+    if not warehouse.is_file():
+        raise UserError(f"--warehouse: {warehouse} is not a warehouse file (run `billing-reports refresh` first)")
+    wanted = [part.strip().lower() for part in (pages or "").split(",") if part.strip()] or None
+    progress(f"measuring dashboard queries on {warehouse} ({runs} runs each)")
+    timings = dashboard_queries(warehouse, runs, wanted)
+    if wanted and not timings:
+        raise UserError(f"--pages: no page matches {pages!r}")
+    print("| page | median ms | p95 ms |\n|---|---:|---:|")
+    for page, timing in timings.items():
+        if "error" in timing:
+            print(f"| {page} | error: {timing['error']} | |")
+        else:
+            print(f"| {page} | {timing['median_ms']:.0f} | {timing['p95_ms']:.0f} |")
+    return EXIT_OK
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.warehouse:
+        return cmd_queries_only(Path(args.warehouse), args.pages, args.query_runs)
     sizes = parse_sizes(args.documents)
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -327,8 +359,9 @@ def refresh_stages(warehouse: Path, log_text: str) -> dict:
     return {name: seen[following] - seen[name] for name, following in zip(names, names[1:], strict=False)}
 
 
-def dashboard_queries(warehouse: Path, runs: int) -> dict:
-    """Median and p95 milliseconds of each dashboard page's queries, uncached."""
+def dashboard_queries(warehouse: Path, runs: int, pages: list[str] | None = None) -> dict:
+    """Median and p95 milliseconds of each dashboard page's queries, uncached; ``pages`` keeps the
+    pages whose name contains one of these (lower-case) texts."""
     os.environ["BILLING_WAREHOUSE"] = str(warehouse)
     import logging
 
@@ -343,7 +376,10 @@ def dashboard_queries(warehouse: Path, runs: int) -> dict:
     for name in list(logging.root.manager.loggerDict):
         if name.startswith("streamlit"):
             logging.getLogger(name).setLevel(logging.ERROR)
-    calls = page_calls(data)
+    with auth.service_scope("benchmark"):
+        calls = page_calls(data)
+    if pages is not None:
+        calls = {page: call for page, call in calls.items() if any(text in page.lower() for text in pages)}
     timings: dict[str, dict] = {}
     for page, call in calls.items():
         samples = []
@@ -396,8 +432,33 @@ def page_calls(data) -> dict:
         data.job_steps(ids)
         data.job_delivery_counts(ids)
 
+    # The job whose details open first and a document to look up, chosen once, before timing: the
+    # newest job, and the document in the middle of rpt_job_documents' storage order.
+    start, end = data.default_date_range("job_tracking")
+    newest = data.jobs(start=start, end=end)
+    first_job = str(newest["job_id"].iloc[0]) if len(newest) else ""
+    number, account = _sample_document(data)
+
+    def job_documents():
+        data.job_document_types(first_job)
+        data.job_document_count(first_job)
+        documents = data.job_document_page(first_job, page=1, page_size=100)
+        data.document_deliveries(documents["document_id"].tolist())
+
+    # As the page does: the attempts are read for the documents that have some.
+    def find_document():
+        found = data.find_documents(number)
+        data.document_deliveries(found.loc[found["delivery_attempt_count"] > 0, "document_id"].tolist())
+
+    def find_customer():
+        found = data.find_documents(account, by="customer_account")
+        data.document_deliveries(found.loc[found["delivery_attempt_count"] > 0, "document_id"].tolist())
+
     return {
         "Job tracking": job_tracking,
+        "Job tracking: job details (documents, first page)": job_documents,
+        "Job tracking: find a document by number": find_document,
+        "Job tracking: find a customer account's documents": find_customer,
         "Job approval": lambda: data.approval_jobs(),
         "Customer routing": lambda: data.customer_routing(),
         "Billing statistics": lambda: ranged(data.billing_statistics, "billing_statistics"),
@@ -409,6 +470,19 @@ def page_calls(data) -> dict:
         "Refresh banner": lambda: data.last_refresh(),
         "_bounds": lambda: bounds("billing_statistics"),
     }
+
+
+def _sample_document(data) -> tuple[str, str]:
+    """A document number and a customer account of the warehouse, to look up (not timed)."""
+    import duckdb
+
+    path = data.warehouse_file().path
+    with duckdb.connect(path, read_only=True) as connection:
+        row = connection.execute(
+            "select document_number, customer_account_id from marts.rpt_job_documents"
+            " limit 1 offset (select count(*) // 2 from marts.rpt_job_documents)"
+        ).fetchone()
+    return (str(row[0]), str(row[1])) if row else ("", "")
 
 
 def render_table(results: dict) -> str:

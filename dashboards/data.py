@@ -490,7 +490,9 @@ def jobs(
             job_completed_at,
             job_complete_date,
             ops_approval_required,
-            customer_approval_required
+            customer_approval_required,
+            tracker_completed_at,
+            is_tracker_complete
         from marts.rpt_job_tracking
         left join marts.dim_clients as clients using (client_id)
         {where.sql}
@@ -505,7 +507,9 @@ def job_steps(job_ids: Iterable[str], client_ids: Iterable[str] | None = None) -
     where = _Where().one_of("job_id", job_ids).for_clients(client_ids)
     return _frame(
         f"""
-        select client_id, job_id, step_order, status_code, status_label, step_state, entered_at, status_date
+        select
+            client_id, job_id, step_order, status_code, status_label, step_state, entered_at, status_date,
+            step_title, help_text, not_applicable_reason
         from marts.rpt_job_tracking_steps
         {where.sql}
         order by job_id, step_order
@@ -559,6 +563,167 @@ def job_documents(
         left join marts.dim_clients as clients using (client_id)
         {where.sql}
         order by job_id, document_number, document_id
+        """,
+        where.params,
+    )
+
+
+#: The states a document can be in on the Job tracking page (rpt_job_documents.delivery_state).
+DOCUMENT_STATES = {
+    "sent": "Sent",
+    "bounced_or_failed": "Bounced or failed",
+    "pulled": "Pulled (Pull Class T or routed to pull)",
+    "waiting": "Waiting",
+}
+
+
+def _job_documents_where(
+    job_id: str,
+    client_ids: Iterable[str] | None,
+    delivery_methods: Iterable[str] | None,
+    document_types: Iterable[str] | None,
+    states: Iterable[str] | None,
+) -> _Where:
+    return (
+        _Where()
+        .condition("job_id = ?", str(job_id))
+        .for_clients(client_ids)
+        .for_branches(None)
+        .one_of("delivery_method", delivery_methods)
+        .one_of("document_type", document_types)
+        .one_of("delivery_state", states)
+    )
+
+
+def _job_documents(where: _Where, limit: int, offset: int = 0) -> pd.DataFrame:
+    """Documents as the Job tracking page lists them (job details and search), by document number,
+    with the client's zone (``timezone``, from ``dim_clients``) for showing times."""
+    return _frame(
+        f"""
+        select
+            client_id,
+            job_id,
+            job_name,
+            batch_id,
+            batch_type,
+            document_id,
+            document_number,
+            document_type,
+            customer_account_id,
+            customer_name,
+            delivery_channel,
+            delivery_method,
+            pull_class,
+            is_pulled,
+            amount_due,
+            currency,
+            delivery_attempt_count,
+            sent_attempt_count,
+            bounced_attempt_count,
+            failed_attempt_count,
+            last_attempt_outcome,
+            first_sent_at,
+            mailed_at,
+            mailed_or_sent_at,
+            mailed_or_sent_date,
+            delivery_state,
+            timezone
+        from marts.rpt_job_documents
+        left join (select client_id, timezone from marts.dim_clients) as clients using (client_id)
+        {where.sql}
+        order by document_number, job_id, document_id
+        limit ? offset ?
+        """,
+        [*where.params, int(limit), int(offset)],
+    )
+
+
+def job_document_count(
+    job_id: str,
+    client_ids: Iterable[str] | None = None,
+    delivery_methods: Iterable[str] | None = None,
+    document_types: Iterable[str] | None = None,
+    states: Iterable[str] | None = None,
+) -> int:
+    """How many documents of a job match the filters (``rpt_job_documents``)."""
+    where = _job_documents_where(job_id, client_ids, delivery_methods, document_types, states)
+    total = _frame(f"select count(*) as documents from marts.rpt_job_documents {where.sql}", where.params)
+    return int(total.iloc[0]["documents"])
+
+
+def job_document_page(
+    job_id: str,
+    client_ids: Iterable[str] | None = None,
+    delivery_methods: Iterable[str] | None = None,
+    document_types: Iterable[str] | None = None,
+    states: Iterable[str] | None = None,
+    page: int = 1,
+    page_size: int = 100,
+) -> pd.DataFrame:
+    """One page of a job's documents (``rpt_job_documents``) matching the filters, by document
+    number; ``page`` counts from 1."""
+    where = _job_documents_where(job_id, client_ids, delivery_methods, document_types, states)
+    page_size = max(1, int(page_size))
+    return _job_documents(where, page_size, (max(1, int(page)) - 1) * page_size)
+
+
+def job_document_types(job_id: str, client_ids: Iterable[str] | None = None) -> list[str]:
+    """The document types that occur in a job (the choices of its document-type filter)."""
+    where = _job_documents_where(job_id, client_ids, None, None, None)
+    frame = _frame(f"select distinct document_type from marts.rpt_job_documents {where.sql} order by 1", where.params)
+    return frame["document_type"].tolist()
+
+
+#: At most this many documents answer one search (a customer account can have many).
+SEARCH_LIMIT = 200
+
+
+#: What a document can be found by (``find_documents``' ``by``): the column it matches.
+FIND_BY = {"document_number": "document_number", "customer_account": "customer_account_id"}
+
+
+def find_documents(
+    text: str,
+    client_ids: Iterable[str] | None = None,
+    by: str = "document_number",
+    limit: int = SEARCH_LIMIT,
+) -> pd.DataFrame:
+    """Documents whose document (invoice) number (``by="document_number"``) or customer account
+    (``by="customer_account"``) is ``text``, across the jobs of the clients in scope (at most
+    ``limit``, by document number). The match is exact, as typed or in capitals (numbers are
+    usually upper case); no text finds nothing. ``rpt_job_documents`` is stored in document-number
+    order, so a lookup by number reads only the block that holds it."""
+    if by not in FIND_BY:
+        raise ValueError(f"unknown search {by!r}; expected one of {sorted(FIND_BY)}")
+    column = FIND_BY[by]
+    needle = (text or "").strip()
+    where = _Where().for_clients(client_ids).for_branches(None)
+    if needle:
+        where.condition(f"{column} in (?, ?)", needle, needle.upper())
+    else:
+        where.condition("false")
+    return _job_documents(where, limit)
+
+
+def document_deliveries(document_ids: Iterable[str], client_ids: Iterable[str] | None = None) -> pd.DataFrame:
+    """The delivery attempts of some documents (``rpt_document_deliveries``), in the order made."""
+    # rpt_document_deliveries has no branch: a user limited to some branches sees the attempts of
+    # those branches' documents only.
+    where = _Where().one_of("document_id", document_ids).for_clients(client_ids)
+    branch_codes = current_scope().branch_codes(None)
+    if branch_codes is not None:
+        where.condition(
+            "document_id in (select document_id from marts.rpt_job_documents"
+            " where list_contains(?::varchar[], branch_code))",
+            tuple(branch_codes),
+        )
+    return _frame(
+        f"""
+        select client_id, job_id, document_id, document_number, delivery_id, attempt_number,
+            delivery_channel, attempted_at, sent_at, outcome
+        from marts.rpt_document_deliveries
+        {where.sql}
+        order by document_id, attempt_number
         """,
         where.params,
     )

@@ -429,23 +429,34 @@ _TRACKER_CSS = """
 """
 
 
-def tracker_html(steps: pd.DataFrame) -> str:
-    """The visual tracker of one job: a dot per step, its label, state and date."""
+def _step_value(step, name: str):
+    """A column of a step row, or None when the frame does not have it or it is null."""
+    value = getattr(step, name, None)
+    return None if value is None or (not isinstance(value, str) and pd.isna(value)) else value
+
+
+def tracker_html(steps: pd.DataFrame, timezone: str | None = None) -> str:
+    """The visual tracker of one job in the help page's words: a dot per step, its title (steps 7
+    and 9 with their date), state, time entered (in the client's ``timezone``), the help page's
+    description and, for a step that does not apply, why not."""
     parts = [_TRACKER_CSS, '<div class="bt-tracker" role="list">']
     for step in steps.sort_values("step_order").itertuples(index=False):
         state = str(step.step_state)
         mark = {"done": "✓", "current": str(step.step_order), "not_applicable": "N/A"}.get(state, str(step.step_order))
+        title = str(_step_value(step, "step_title") or step.status_label)
+        reason = _step_value(step, "not_applicable_reason")
+        description = _step_value(step, "help_text")
         when = ""
-        if step.status_date is not None and not pd.isna(step.status_date):
-            when = pd.Timestamp(step.status_date).strftime("%Y-%m-%d")
-        elif step.entered_at is not None and not pd.isna(step.entered_at):
-            when = pd.Timestamp(step.entered_at).strftime("%Y-%m-%d %H:%M UTC")
+        if state != "not_applicable" and _step_value(step, "entered_at") is not None:
+            when = local_time(step.entered_at, timezone)
+        state_text = reason if state == "not_applicable" and reason else STEP_STATE_LABELS.get(state, state)
+        hover = f"{title}: {state_text}" + (f". {description}" if description else "")
         parts.append(
             f'<div class="bt-step bt-{html.escape(state)}" role="listitem" data-state="{html.escape(state)}" '
-            f'title="{html.escape(str(step.status_label))}: {STEP_STATE_LABELS.get(state, state)}">'
+            f'title="{html.escape(hover)}">'
             f'<div class="bt-dot">{html.escape(mark)}</div>'
-            f'<div class="bt-label">{html.escape(str(step.status_label))}</div>'
-            f'<div class="bt-state">{STEP_STATE_LABELS.get(state, state)}</div>'
+            f'<div class="bt-label">{html.escape(title)}</div>'
+            f'<div class="bt-state">{html.escape(state_text)}</div>'
             f'<div class="bt-date">{html.escape(when)}</div>'
             "</div>"
         )

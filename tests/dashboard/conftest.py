@@ -66,10 +66,28 @@ MART_TABLES: dict[str, str] = {
         current_status_label varchar, current_status_at timestamp, document_count bigint,
         job_completed_at timestamp, job_complete_date date, is_complete boolean, current_step_order integer,
         pulled_document_count bigint, created_at timestamp, ops_approval_required boolean,
-        customer_approval_required boolean""",
+        customer_approval_required boolean, tracker_completed_at timestamp, is_tracker_complete boolean""",
     "rpt_job_tracking_steps": """
         client_id varchar, job_id varchar, step_order integer, status_code varchar, status_label varchar,
-        step_state varchar, entered_at timestamp, status_date date, is_not_applicable boolean""",
+        step_state varchar, entered_at timestamp, status_date date, is_not_applicable boolean,
+        help_text varchar, step_title varchar, not_applicable_reason varchar""",
+    "rpt_job_documents": """
+        client_id varchar, job_id varchar, job_name varchar, batch_id varchar, batch_type varchar,
+        document_id varchar, document_number varchar, document_type varchar, document_date date,
+        customer_account_id varchar, customer_name varchar, branch_code varchar, delivery_channel varchar,
+        delivery_method varchar, pull_class varchar, delivery_method_group varchar, is_pulled boolean,
+        pulled_at timestamp, amount_due decimal(18, 2), currency varchar, page_count bigint,
+        delivery_attempt_count bigint, sent_attempt_count bigint, bounced_attempt_count bigint,
+        failed_attempt_count bigint, first_sent_at timestamp, last_attempted_at timestamp,
+        last_attempt_outcome varchar, mailed_at timestamp, mailed_or_sent_at timestamp,
+        mailed_or_sent_date date, delivery_state varchar""",
+    "rpt_document_deliveries": """
+        client_id varchar, job_id varchar, document_id varchar, document_number varchar, delivery_id varchar,
+        delivery_channel varchar, attempted_at timestamp, sent_at timestamp, outcome varchar,
+        attempt_number bigint""",
+    "dim_clients": """
+        client_id varchar, client_name varchar, timezone varchar, invoices_by_branch boolean,
+        display_name varchar""",
     "rpt_job_delivery_counts": """
         client_id varchar, job_id varchar, delivery_method varchar, document_count bigint,
         pulled_document_count bigint""",
@@ -108,9 +126,6 @@ MART_TABLES: dict[str, str] = {
         client_id varchar, file_id varchar, file_name varchar, uploaded_at timestamp,
         expected_pickup_by timestamp, picked_up_at timestamp, job_id varchar, pickup_state varchar,
         processing_start_at timestamp, timed_start_rule_id varchar, size_bytes bigint, as_of timestamp""",
-    "dim_clients": """
-        client_id varchar, client_name varchar, timezone varchar, invoices_by_branch boolean,
-        display_name varchar""",
     "rpt_rule_change_audit": """
         client_id varchar, change_id varchar, rule_id varchar, requested_by_contact_id varchar,
         requested_at timestamp, applied_at timestamp, is_authorized boolean, authorization_reason varchar,
@@ -177,6 +192,18 @@ DOCUMENTS = [
      "110.00", "CAD"),
     ("D61", "MAPLE", "J6", "B9", "CUST-M1", "TOR", "invoice", "us_mail", "us_mail", None, "125.00", "CAD"),
     ("D62", "MAPLE", "J6", "B9", "CUST-M3", "TOR", "invoice", "us_mail", "us_mail", None, "125.00", "CAD"),
+]
+
+# The delivery attempts of the electronic documents (J1's e-mail bounced once; J2's fax failed
+# once, then went out): delivery, document, channel, attempted at, sent at, outcome.
+DELIVERIES = [
+    ("DL13A", "D13", "email", "2026-03-02 17:00", "2026-03-02 17:01", "sent"),
+    ("DL13B", "D13", "email", "2026-03-02 17:30", "2026-03-02 17:30", "bounced"),
+    ("DL21", "D21", "email", "2026-03-20 11:00", "2026-03-20 11:01", "sent"),
+    ("DL22", "D22", "email", "2026-03-20 11:00", "2026-03-20 11:02", "sent"),
+    ("DL23A", "D23", "fax", "2026-03-20 11:00", None, "failed"),
+    ("DL23B", "D23", "fax", "2026-03-20 11:30", "2026-03-20 11:31", "sent"),
+    ("DL52", "D52", "einvoice_connect", "2026-03-15 19:00", "2026-03-15 19:01", "sent"),
 ]
 
 # client, job, method, documents, pulled
@@ -305,6 +332,21 @@ RULE_CHANGES = [
 # fmt: on
 
 
+NOT_APPLICABLE_REASONS = {
+    3: "N/A: ops approval not selected",
+    4: "N/A: customer approval not selected",
+    5: "N/A: this job has no print bills",
+    6: "N/A: this job has no electronic bills",
+    7: "N/A: this job has no electronic bills",
+    8: "N/A: this job has no print bills",
+    9: "N/A: this job has no print bills",
+}
+
+
+def _step_title(label: str, status_date: str | None, applicable: bool) -> str:
+    return label.replace("(Date)", status_date or ("(date not set yet)" if applicable else "(no date)"))
+
+
 def _steps() -> list[tuple]:
     rows = []
     for job in JOBS:
@@ -317,7 +359,72 @@ def _steps() -> list[tuple]:
             if state in ("done", "current"):
                 entered = (datetime.fromisoformat(created_at) + timedelta(minutes=10 * order)).isoformat(sep=" ")
             status_date = {7: step7_date, 9: step9_date}.get(order) if applicable else None
-            rows.append((client, job_id, order, code, label, state, entered, status_date, not applicable))
+            rows.append(
+                (
+                    client,
+                    job_id,
+                    order,
+                    code,
+                    label,
+                    state,
+                    entered,
+                    status_date,
+                    not applicable,
+                    f"What step {order} means, in the help page's words.",
+                    _step_title(label, status_date, applicable),
+                    None if applicable else NOT_APPLICABLE_REASONS.get(order, "N/A"),
+                )
+            )
+    return rows
+
+
+def _job_documents() -> list[tuple]:
+    """rpt_job_documents from DOCUMENTS, BATCHES and DELIVERIES: a print document is sent once its
+    batch is mailed (BATCHES, at 15:00), an electronic one by its latest attempt, a pulled one is
+    pulled; anything else waits."""
+    names = {job[1]: job[2] for job in JOBS}
+    mailed = {row[2]: (row[3], f"{row[5]} 15:00") for row in BATCHES}
+    rows = []
+    for (
+        document,
+        client,
+        job,
+        batch,
+        customer,
+        branch,
+        doc_type,
+        method,
+        channel,
+        pulled_at,
+        amount,
+        currency,
+    ) in DOCUMENTS:
+        attempts = [row for row in DELIVERIES if row[1] == document]
+        group = {"us_mail": "print", "pull": "pull"}.get(method, "electronic")
+        batch_type, mailed_at = mailed.get(batch, (None, None))
+        first_sent = min((row[4] for row in attempts if row[4]), default=None)
+        last = attempts[-1] if attempts else None
+        if group == "pull":
+            state, out_at = "pulled", None
+        elif group == "print":
+            state, out_at = ("sent" if mailed_at else "waiting"), mailed_at
+        else:
+            outcome = last[5] if last else None
+            state = {"sent": "sent", "bounced": "bounced_or_failed", "failed": "bounced_or_failed"}.get(
+                outcome, "waiting"
+            )
+            out_at = first_sent
+        rows.append(
+            (
+                client, job, names[job], batch, batch_type or ("print" if group == "print" else "electronic"),
+                document, f"INV-{document}", doc_type, "2026-03-01", customer, f"Customer {customer}", branch,
+                channel, method, "T" if method == "pull" else None, group, pulled_at is not None, pulled_at,
+                amount, currency, 2, len(attempts), sum(row[5] == "sent" for row in attempts),
+                sum(row[5] == "bounced" for row in attempts), sum(row[5] == "failed" for row in attempts),
+                first_sent, last[3] if last else None, last[5] if last else None, mailed_at, out_at,
+                out_at[:10] if out_at else None, state,
+            )
+        )  # fmt: skip
     return rows
 
 
@@ -405,6 +512,8 @@ def build_warehouse(
                     created,
                     ops,
                     customer,
+                    completed_at,
+                    completed_at is not None,
                 )
                 for (
                     client,
@@ -467,6 +576,27 @@ def build_warehouse(
                     amount,
                     currency,
                 ) in DOCUMENTS
+            ],
+        )
+        _insert(connection, "rpt_job_documents", _job_documents())
+        documents = {row[0]: row for row in DOCUMENTS}
+        _insert(
+            connection,
+            "rpt_document_deliveries",
+            [
+                (
+                    documents[document][1],
+                    documents[document][2],
+                    document,
+                    f"INV-{document}",
+                    delivery,
+                    channel,
+                    attempted,
+                    sent,
+                    outcome,
+                    sum(1 for other in DELIVERIES[: index + 1] if other[1] == document),
+                )
+                for index, (delivery, document, channel, attempted, sent, outcome) in enumerate(DELIVERIES)
             ],
         )
         _insert(connection, "rpt_job_approval", APPROVALS)

@@ -167,7 +167,7 @@ def test_job_activity_report_downloads(page, server):
     assert Path(path).read_bytes().startswith(b"%PDF")
     assert download.value.suggested_filename == "job-activity-J1.pdf"
     page.get_by_text("View Job Activity Report").click()
-    expect(page.get_by_text("INV-D14")).to_be_visible()
+    expect(page.locator(".jar").get_by_text("INV-D14")).to_be_visible()  # the report, not the documents table
     screenshot(page, "job_activity_report")
 
 
@@ -360,3 +360,33 @@ def test_sign_in_refuses_a_wrong_password_and_a_client_sees_only_their_own_clien
     page.get_by_role("button", name="Sign out").click()
     page.get_by_role("button", name="Sign in").wait_for()
     expect(page.locator('[data-testid="stMetric"]')).to_have_count(0)
+
+
+def test_find_a_document_by_its_number(page, server):
+    import csv
+    import io
+
+    from playwright.sync_api import expect
+
+    open_report(page, server, "", "Job tracking report")
+    page.get_by_role("textbox", name="Invoice (document) number").fill("INV-D23")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("1 document found")).to_be_visible(timeout=TIMEOUT_MS)
+    # The first "Download CSV" is the search result's: what the table shows, as CSV.
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download CSV").first.click()
+    assert download.value.suggested_filename == "document_search.csv"
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
+    # D23 (conftest DOCUMENTS): J2 "Mid-March invoices", batch B3, by fax; its first attempt failed,
+    # the second was sent at 11:31Z on 20 March = 07:31 EDT in New York (daylight time since 8 March).
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["Job"], row["Batch"], row["Routed as generated"], row["Delivered as"]) == (
+        "J2 · Mid-March invoices",
+        "B3",
+        "Fax",
+        "Fax",
+    )
+    assert (row["Delivery attempts"], row["State"]) == ("2: failed, sent", "Sent")
+    assert (row["Mailed or sent"], row["Mailed or sent (UTC)"]) == ("2026-03-20 07:31 EDT", "2026-03-20T11:31:00Z")
+    screenshot(page, "job_tracking_search")

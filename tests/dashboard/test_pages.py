@@ -166,7 +166,8 @@ def test_billing_statistics_empty_range(open_page):
 def test_job_tracking_lists_the_jobs_of_the_range_with_tracker_and_item_counts(open_page):
     app = open_page("job_tracking")
     assert app.date_input(key="jt_dates").value == (date(2026, 3, 1), date(2026, 3, 30))
-    assert metrics(app) == {
+    shown = metrics(app)
+    assert {label: shown[label] for label in ("Jobs", "Complete", "In progress", "Awaiting approval", "Documents")} == {
         "Jobs": "6",
         "Complete": "3",
         "In progress": "1",
@@ -222,8 +223,9 @@ def test_job_details_show_the_10_step_tracker_with_dates(open_page):
     ]  # fmt: skip
     app.selectbox(key="jt_job").set_value("J2").run()
     tracker = next(item.value for item in app.html if "bt-tracker" in item.value)
-    assert "Electronic Bills Sending/Sent on (Date)" in tracker
-    assert "2026-03-20" in tracker  # step 7 shows its date
+    assert "Electronic Bills Sending/Sent on 2026-03-20" in tracker  # step 7 shows its date in its title
+    assert "(Date)" not in tracker
+    assert "N/A: ops approval not selected" in tracker  # J2's step 3 says why it does not apply
 
 
 def test_clicking_a_job_row_opens_its_details(open_page):
@@ -247,11 +249,19 @@ def test_a_completed_job_offers_its_job_activity_report_as_pdf_and_html(open_pag
     assert "B1" in report and "2026-03-03" in report  # its print batch and the date mailed
 
 
-def test_a_job_in_progress_has_no_job_activity_report_yet(open_page):
+def test_a_job_in_progress_has_an_interim_job_activity_report(open_page):
     app = open_page("job_tracking")
     app.selectbox(key="jt_job").set_value("J3").run()
-    assert "available once the job has completed" in texts(app.info)
-    assert "Download PDF" not in [button.label for button in app.download_button]
+    # J3 (printing): D31 and D32 by US Mail in batch B6, which has no date mailed yet (not in
+    # BATCHES): 0 of 2 mailed, 1 print batch, no delivery attempt.
+    assert "Interim report" in texts(app.warning)
+    shown = metrics(app)
+    assert (shown["Mailed or sent so far"], shown["Batches"], shown["Failed deliveries"]) == ("0 of 2", "1", "0")
+    assert "Fees billed" not in shown
+    names = {button.label: button for button in app.download_button}
+    assert "Download PDF" in names and "Download HTML" in names
+    report = next(item.value for item in app.html if "Job Activity Report" in item.value)
+    assert "Interim Job Activity Report: Late March invoices" in report
 
 
 # ----------------------------------------------------------------------------------------------

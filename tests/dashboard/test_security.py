@@ -559,7 +559,7 @@ def test_injection_in_every_text_input_is_harmless(open_page, dashboard_warehous
         app.text_input(key=key).input("").run()
     assert warehouse_counts(dashboard_warehouse) == counts
     if page == "job_tracking":
-        assert keys == ["jt_search"]
+        assert keys == ["jt_find", "jt_search"]
         assert metrics(app)["Jobs"] == "4"  # the tables are still there
 
 
@@ -599,6 +599,11 @@ def _calls(data, client_ids):
         "job_steps": lambda: data.job_steps(["J1", "J5", "J6"], client_ids),
         "job_delivery_counts": lambda: data.job_delivery_counts(["J1", "J5", "J6"], client_ids),
         "job_documents": lambda: data.job_documents(["J1", "J5", "J6"], client_ids),
+        "job_document_count": lambda: data.job_document_count("J5", client_ids),
+        "job_document_page": lambda: data.job_document_page("J5", client_ids),
+        "job_document_types": lambda: data.job_document_types("J5", client_ids),
+        "find_documents": lambda: data.find_documents("CUST-M1", client_ids, by="customer_account"),
+        "document_deliveries": lambda: data.document_deliveries(["D52", "D13"], client_ids),
         "job_activity": lambda: data.job_activity("J5", client_ids),
         "job_activity_files": lambda: data.job_activity_files("J5", client_ids),
         "approval_jobs": lambda: data.approval_jobs(client_ids),

@@ -1,4 +1,5 @@
--- One row per job: its current status (R6), its documents and its completion (R2, R3).
+-- One row per job: its current status (R6), its documents, its completion (R2, R3) and the
+-- tracker's completion (its JOB_COMPLETE step, R6).
 with jobs as (
 
     select
@@ -24,7 +25,8 @@ jobs_completed as (
         job_id,
         job_completed_at,
         job_complete_date,
-        is_complete
+        is_complete,
+        job_complete_event_at
     from {{ ref('int_jobs_completed') }}
 
 ),
@@ -57,7 +59,11 @@ final as (
         coalesce(document_counts.pulled_document_count, 0) as pulled_document_count,
         jobs.created_at,
         coalesce(jobs.ops_approval_required, false) as ops_approval_required,
-        coalesce(jobs.customer_approval_required, false) as customer_approval_required
+        coalesce(jobs.customer_approval_required, false) as customer_approval_required,
+        -- The tracker's completion: its last step, JOB_COMPLETE, is done once the job has that
+        -- event (R6). Beside, not instead of, the R2 completion above.
+        jobs_completed.job_complete_event_at as tracker_completed_at,
+        jobs_completed.job_complete_event_at is not null as is_tracker_complete
     from jobs
     left join current_statuses
         on jobs.job_id = current_statuses.job_id

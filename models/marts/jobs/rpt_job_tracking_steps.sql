@@ -17,6 +17,7 @@ job_statuses as (
         step_order,
         status_code,
         status_label,
+        help_text,
         not_applicable_rule
     from {{ ref('job_statuses') }}
 
@@ -130,6 +131,8 @@ job_steps as (
         job_statuses.step_order,
         job_statuses.status_code,
         job_statuses.status_label,
+        job_statuses.help_text,
+        job_statuses.not_applicable_rule,
         step_events.entered_at,
         step_events.event_status_date,
         case job_statuses.not_applicable_rule
@@ -156,6 +159,21 @@ job_steps as (
 
 ),
 
+step_dates as (
+
+    select
+        *,
+        case
+            when is_not_applicable then null
+            when status_code = 'ELECTRONIC_SCHEDULED'
+                then coalesce(event_status_date, earliest_scheduled_send_date)
+            when status_code = 'DELIVERED_TO_POST_OFFICE'
+                then coalesce(event_status_date, latest_post_office_due_date)
+        end as step_status_date
+    from job_steps
+
+),
+
 final as (
 
     select
@@ -172,15 +190,28 @@ final as (
             else 'pending'
         end as step_state,
         case when not is_not_applicable then entered_at end as entered_at,
+        step_status_date as status_date,
+        is_not_applicable,
+        help_text,
+        -- Steps 7 and 9 show their date in place of the help page's "(Date)".
+        replace(
+            status_label,
+            '(Date)',
+            coalesce(
+                cast(step_status_date as varchar),
+                case when is_not_applicable then '(no date)' else '(date not set yet)' end
+            )
+        ) as step_title,
+        -- Why a step does not apply, from the conditions of contract section 3.
         case
-            when is_not_applicable then null
-            when status_code = 'ELECTRONIC_SCHEDULED'
-                then coalesce(event_status_date, earliest_scheduled_send_date)
-            when status_code = 'DELIVERED_TO_POST_OFFICE'
-                then coalesce(event_status_date, latest_post_office_due_date)
-        end as status_date,
-        is_not_applicable
-    from job_steps
+            when not is_not_applicable then null
+            when not_applicable_rule = 'no_ops_approval' then 'N/A: ops approval not selected'
+            when not_applicable_rule = 'no_customer_approval' then 'N/A: customer approval not selected'
+            when not_applicable_rule = 'no_print' then 'N/A: this job has no print bills'
+            when not has_electronic_document then 'N/A: this job has no electronic bills'
+            else 'N/A: electronic delivery is not delayed for this job'
+        end as not_applicable_reason
+    from step_dates
 
 )
 
