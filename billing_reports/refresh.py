@@ -57,6 +57,7 @@ from billing_reports.cli import (
     UserError,
     add_dbt_vars_option,
 )
+from billing_reports.sql import sql_string
 from billing_reports.validate import DEFAULT_SAMPLE_ROWS
 
 RUN_LOG = "refresh_runs.jsonl"
@@ -623,7 +624,7 @@ def _carry_refresh_runs(connection, warehouse: Path, log: logging.Logger) -> int
     connection.execute(f"create or replace table ops.refresh_runs ({columns})")
     if warehouse.exists():
         try:
-            connection.execute(f"attach {_sql_string(warehouse)} as published (read_only)")
+            connection.execute(f"attach {sql_string(warehouse)} as published (read_only)")
         except duckdb.Error as error:
             log.warning(f"warning: could not open {warehouse} read-only to carry ops.refresh_runs: {error}")
         else:
@@ -976,7 +977,3 @@ def _restore_sigterm(previous) -> None:
 
 def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
-
-
-def _sql_string(value) -> str:
-    return "'" + str(value).replace("'", "''") + "'"

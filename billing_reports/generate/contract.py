@@ -2,125 +2,20 @@
 
 from __future__ import annotations
 
-TABLE_COLUMNS: dict[str, list[str]] = {
-    "clients": ["client_id", "client_name", "timezone", "invoices_by_branch"],
-    "contacts": ["contact_id", "client_id", "full_name", "email", "role", "valid_from", "valid_to"],
-    "branches": ["client_id", "branch_code", "branch_name", "country"],
-    "customers": ["client_id", "customer_account_id", "customer_name", "branch_code"],
-    "customer_routing": [
-        "routing_id",
-        "client_id",
-        "customer_account_id",
-        "delivery_channel",
-        "destination",
-        "pull_class",
-        "routing_source",
-        "valid_from",
-        "valid_to",
-    ],
-    "processing_rules": ["rule_id", "client_id", "rule_type", "rule_value", "valid_from", "valid_to"],
-    "processing_rule_changes": [
-        "change_id",
-        "client_id",
-        "rule_id",
-        "requested_by_contact_id",
-        "requested_at",
-        "applied_at",
-        "summary",
-    ],
-    "file_uploads": [
-        "file_id",
-        "client_id",
-        "file_name",
-        "uploaded_at",
-        "size_bytes",
-        "picked_up_at",
-        "job_id",
-    ],
-    "jobs": [
-        "job_id",
-        "client_id",
-        "job_name",
-        "created_at",
-        "ops_approval_required",
-        "customer_approval_required",
-    ],
-    "job_status_events": ["event_id", "job_id", "status_code", "event_at", "status_date"],
-    "job_approvals": [
-        "approval_id",
-        "job_id",
-        "approval_stage",
-        "requested_at",
-        "decided_at",
-        "decision",
-        "decided_by",
-    ],
-    "batches": [
-        "batch_id",
-        "job_id",
-        "batch_type",
-        "print_facility",
-        "released_at",
-        "scheduled_send_date",
-        "completed_at",
-        "post_office_due_date",
-        "mailed_at",
-        "mail_class",
-        "piece_count",
-        "sheet_count",
-        "postage_amount",
-        "postage_currency",
-    ],
-    "documents": [
-        "document_id",
-        "client_id",
-        "job_id",
-        "batch_id",
-        "customer_account_id",
-        "branch_code",
-        "document_type",
-        "document_number",
-        "document_date",
-        "amount_due",
-        "currency",
-        "delivery_channel",
-        "pull_class",
-        "page_count",
-    ],
-    "document_pulls": ["pull_id", "job_id", "document_id", "pulled_at", "pulled_by"],
-    "deliveries": ["delivery_id", "document_id", "delivery_channel", "attempted_at", "sent_at", "outcome"],
-    "fees": [
-        "fee_id",
-        "client_id",
-        "job_id",
-        "batch_id",
-        "document_id",
-        "branch_code",
-        "fee_type",
-        "quantity",
-        "unit_price",
-        "amount",
-        "currency",
-        "fee_date",
-        "print_facility",
-    ],
-}
+from billing_reports.landing_contract import seed_rows, table_columns, table_keys
 
-STATUS_CODES = [
-    "PARSING_LOADING",
-    "GENERATING_PDF",
-    "AWAITING_OPS_APPROVAL",
-    "AWAITING_CUSTOMER_APPROVAL",
-    "PRINTING",
-    "SENDING_ELECTRONIC",
-    "ELECTRONIC_SCHEDULED",
-    "PRINTING_COMPLETE",
-    "DELIVERED_TO_POST_OFFICE",
-    "JOB_COMPLETE",
+#: The job-tracking status codes in step order (seed job_statuses); the generator's step n is STATUS_CODES[n - 1].
+STATUS_CODES = [row["status_code"] for row in sorted(seed_rows("job_statuses"), key=lambda row: int(row["step_order"]))]
+
+#: channel code (0-based) -> name. The generator's mix draws the codes of its own channels (0 = print, 1..7 =
+#: electronic, 8 = pull; the SQL of :mod:`~billing_reports.generate.distributions` tests these codes); a channel
+#: the delivery_channels seed adds comes after them: known (written, read back, extended), but never drawn.
+GENERATOR_CHANNELS = ["us_mail", "email", "einvoice_connect", "invoice_central", "fax", "sml", "ftp", "csv", "pull"]
+CHANNELS = GENERATOR_CHANNELS + [
+    row["delivery_channel"]
+    for row in seed_rows("delivery_channels")
+    if row["delivery_channel"] not in GENERATOR_CHANNELS
 ]
-
-# channel code (0-based) -> name; 0 = print, 1..7 = electronic, 8 = pull
-CHANNELS = ["us_mail", "email", "einvoice_connect", "invoice_central", "fax", "sml", "ftp", "csv", "pull"]
 
 # prefix, minimum number of digits (grows when the data needs more)
 ID_FORMATS = {
@@ -142,22 +37,6 @@ ID_FORMATS = {
 }
 
 
-#: key columns of each raw table (contract section 2)
-TABLE_KEYS: dict[str, list[str]] = {
-    "clients": ["client_id"],
-    "contacts": ["contact_id"],
-    "branches": ["client_id", "branch_code"],
-    "customers": ["client_id", "customer_account_id"],
-    "customer_routing": ["routing_id"],
-    "processing_rules": ["rule_id"],
-    "processing_rule_changes": ["change_id"],
-    "file_uploads": ["file_id"],
-    "jobs": ["job_id"],
-    "job_status_events": ["event_id"],
-    "job_approvals": ["approval_id"],
-    "batches": ["batch_id"],
-    "documents": ["document_id"],
-    "document_pulls": ["pull_id"],
-    "deliveries": ["delivery_id"],
-    "fees": ["fee_id"],
-}
+#: columns and key columns of each raw table, in load order: the landing contract (the source YAML)
+TABLE_COLUMNS: dict[str, list[str]] = table_columns()
+TABLE_KEYS: dict[str, list[str]] = table_keys()

@@ -9,7 +9,33 @@ draws the same value in both generators.
 
 from __future__ import annotations
 
-from billing_reports.generate.sql import SeededRandom
+from typing import TYPE_CHECKING
+
+from billing_reports.generate.contract import CHANNELS
+
+if TYPE_CHECKING:
+    from billing_reports.generate.sql import SeededRandom
+
+#: The delivery mix of customers' routing: each channel with the upper bound of its uniform draw (us_mail 45 %,
+#: email 30 %, einvoice_connect 6 %, invoice_central 5 %, fax 4 %, sml, ftp and csv 2 % each, pull 4 %).
+CHANNEL_MIX = [
+    ("us_mail", 0.45),
+    ("email", 0.75),
+    ("einvoice_connect", 0.81),
+    ("invoice_central", 0.86),
+    ("fax", 0.90),
+    ("sml", 0.92),
+    ("ftp", 0.94),
+    ("csv", 0.96),
+    ("pull", 1.0),
+]
+
+
+def channel_pick_macro() -> str:
+    """The ``chan_pick(x)`` macro: the channel code a uniform draw ``x`` picks from :data:`CHANNEL_MIX`."""
+    *bounded, (last, _) = CHANNEL_MIX
+    cases = " ".join(f"WHEN x < {bound:.2f} THEN {CHANNELS.index(name)}" for name, bound in bounded)
+    return f"CREATE MACRO chan_pick(x) AS CASE {cases} ELSE {CHANNELS.index(last)} END"
 
 
 # -- uploads -------------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from billing_reports.generate.contract import STATUS_CODES, TABLE_COLUMNS
 from billing_reports.generate.sql import sql_list
+from billing_reports.sql import sql_string
 
 
 class ExtensionOutput:
@@ -116,9 +117,8 @@ class ExtensionOutput:
                     tdir.mkdir(parents=True, exist_ok=True)
                     final = tdir / name
                     part = tdir / f".{name}.part"
-                    p = str(part).replace("'", "''")
                     self.run(
-                        f"COPY (SELECT {', '.join(cols)} FROM o_{t} ORDER BY sk) TO '{p}' "
+                        f"COPY (SELECT {self.contract_columns(f'o_{t}', cols)} FROM o_{t} ORDER BY sk) TO {sql_string(part)} "
                         "(FORMAT csv, HEADER, DELIMITER ',')"
                     )
                     staged.append((part, final))

@@ -9,6 +9,7 @@ from pathlib import Path
 from billing_reports.generate.contract import STATUS_CODES, TABLE_COLUMNS
 from billing_reports.generate.names import CA_AREA, US_AREA
 from billing_reports.generate.sql import sql_list, sql_timestamp
+from billing_reports.sql import sql_string
 
 
 class PeriodOutput:
@@ -184,14 +185,13 @@ class PeriodOutput:
                     old.unlink()
             tdir.mkdir(parents=True, exist_ok=True)
             vdays = [row[0] for row in self.con.execute(f"SELECT DISTINCT vday FROM {src} ORDER BY 1").fetchall()]
-            collist = ", ".join(cols)
+            collist = self.contract_columns(src, cols)
             rows = nbytes = 0
             for vd in vdays:
                 path = tdir / f"{vd.isoformat()}.csv"
-                p = str(path).replace("'", "''")
                 res = self.con.execute(
                     f"COPY (SELECT {collist} FROM {src} WHERE vday = DATE '{vd.isoformat()}' ORDER BY sk) "
-                    f"TO '{p}' (FORMAT csv, HEADER, DELIMITER ',')"
+                    f"TO {sql_string(path)} (FORMAT csv, HEADER, DELIMITER ',')"
                 ).fetchone()
                 rows += int(res[0]) if res else 0
                 nbytes += path.stat().st_size

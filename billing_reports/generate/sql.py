@@ -14,10 +14,8 @@ from pathlib import Path
 import duckdb
 
 from billing_reports.generate.contract import CHANNELS, ID_FORMATS
-
-
-def sql_string(s: str | None) -> str:
-    return "NULL" if s is None else "'" + s.replace("'", "''") + "'"
+from billing_reports.generate.distributions import channel_pick_macro
+from billing_reports.sql import sql_string
 
 
 def sql_list(items: list[str]) -> str:
@@ -94,9 +92,7 @@ def macro_sql(years) -> list[str]:
         " WHEN 0 THEN date_trunc('day', lts) + INTERVAL 32 HOUR ELSE lts END",
         "CREATE MACRO biz_after(ts, std, delay) AS to_utc(skip_wkend(biz_start(to_local(ts, std))) + secs(delay), std)",
         "CREATE MACRO fts(ts) AS strftime(ts, '%Y-%m-%dT%H:%M:%SZ')",
-        "CREATE MACRO chan_pick(x) AS CASE WHEN x < 0.45 THEN 0 WHEN x < 0.75 THEN 1 WHEN x < 0.81 THEN 2"
-        " WHEN x < 0.86 THEN 3 WHEN x < 0.90 THEN 4 WHEN x < 0.92 THEN 5 WHEN x < 0.94 THEN 6"
-        " WHEN x < 0.96 THEN 7 ELSE 8 END",
+        channel_pick_macro(),
         f"CREATE MACRO chan_name(c) AS {ch}[c + 1]",
         "CREATE MACRO vday_of(ts) AS CAST(ts AS DATE)",
     ]
@@ -128,6 +124,12 @@ class SqlSteps:
 
     def count(self, table: str) -> int:
         return self.scalar(f"SELECT count(*) FROM {table}")
+
+    def contract_columns(self, relation: str, columns: list[str]) -> str:
+        """The select list of a table's contract columns from ``relation``: a column of the contract the
+        generator has no values for (one added to the source YAML) is written empty."""
+        have = {row[0] for row in self.con.execute(f"SELECT * FROM {relation} LIMIT 0").description}
+        return ", ".join(name if name in have else f"NULL AS {name}" for name in columns)
 
     def fid(self, kind: str, expr: str) -> str:
         prefix, _ = ID_FORMATS[kind]

@@ -107,12 +107,12 @@ checked as (
                 then 'implausible timestamp in {{ column.name }} (outside {{ min_year }}-{{ max_year }}): '''
                     || _raw_{{ column.name }} || ''''
             {%- endfor %}
-            {%- for column in columns if column.meta.type in ['money', 'count', 'quantity'] %}
+            {%- for column in columns if billing_type_is_non_negative(column.meta.type) %}
             when {{ column.name }} < 0
                 then 'negative {{ column.name }}: ' || _raw_{{ column.name }}
             {%- endfor %}
             {%- for column in columns if column.meta.type == 'code' %}
-            when {{ column.name }} not in ({% for value in column.meta['values'] %}'{{ value }}'{{ ", " if not loop.last }}{% endfor %})
+            when {{ column.name }} not in ({{ billing_code_values(column) }})
                 then 'unknown {{ column.name }}: ''' || {{ column.name }} || ''''
             {%- endfor %}
             {%- for column in columns if column.meta.type == 'timezone' %}
@@ -291,34 +291,6 @@ select * from final
     {%- endfor -%}
     {{ exceptions.raise_compiler_error('No billing source table named ' ~ table_name) }}
 {% endmacro %}
-
-
-{#- The SQL that parses one text column of the landing files into its contract type (null when it does not parse). -#}
-{% macro billing_parse_column(column_name, column_type) -%}
-    {%- set value = "nullif(" ~ column_name ~ ", '')" -%}
-    {%- if column_type == 'timestamp' -%}
-        {{ billing_parse_timestamp(value) }}
-    {%- elif column_type == 'date' -%}
-        case when {{ billing_matches(value, '[0-9]{4}-[0-9]{2}-[0-9]{2}') }} then try_cast({{ value }} as date) end
-    {%- elif column_type == 'boolean' -%}
-        case lower({{ value }}) when 'true' then true when 'false' then false end
-    {%- elif column_type == 'count' -%}
-        case when {{ billing_matches(value, '-?[0-9]+') }} then try_cast({{ value }} as bigint) end
-    {%- elif column_type == 'quantity' -%}
-        case when {{ billing_matches(value, '-?[0-9]+(\\.[0-9]{1,4})?') }} then try_cast({{ value }} as decimal(18, 4)) end
-    {%- elif column_type in ['money', 'signed_money'] -%}
-        case when {{ billing_matches(value, '-?[0-9]+(\\.[0-9]{1,2})?') }} then try_cast({{ value }} as decimal(18, 2)) end
-    {%- else -%}
-        {{ value }}
-    {%- endif -%}
-{%- endmacro %}
-
-
-{% macro billing_type_words(column_type) -%}
-    {{ {'timestamp': 'timestamp', 'date': 'date (YYYY-MM-DD)', 'boolean': 'boolean (true/false)',
-        'count': 'whole number', 'quantity': 'number', 'money': 'amount (up to 2 decimals)',
-        'signed_money': 'amount (up to 2 decimals)'}.get(column_type, column_type) }}
-{%- endmacro %}
 
 
 {% macro billing_references_words(columns, column_name) -%}

@@ -155,11 +155,6 @@
 {% endmacro %}
 
 
-{% macro billing_csv_options() -%}
-    header = true, all_varchar = true, delim = ',', quote = '"', escape = '"', store_rejects = true
-{%- endmacro %}
-
-
 {% macro billing_sql_string(value) -%}
     '{{ value | replace("'", "''") }}'
 {%- endmacro %}
