@@ -28,7 +28,7 @@ EXIT_USAGE = 2
 EXIT_LOCKED = 3
 EXIT_INTERRUPTED = 130
 
-#: Modules that add subcommands; a module that is not there yet simply adds none.
+#: Modules that add subcommands, each with its ``register(subparsers)``.
 COMMAND_MODULES = (
     "billing_reports.refresh",
     "billing_reports.serve",
@@ -37,6 +37,7 @@ COMMAND_MODULES = (
     "billing_reports.export",
     "billing_reports.docs_site",
     "billing_reports.users",
+    "billing_reports.volume",
 )
 
 
@@ -180,13 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     build.set_defaults(func=cmd_build)
 
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as error:
-            if error.name != name:
-                raise
-            continue
-        module.register(subparsers)
+        importlib.import_module(name).register(subparsers)
     return parser
 
 

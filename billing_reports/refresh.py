@@ -370,6 +370,7 @@ def _refresh_steps(options: RefreshOptions, outcome: RefreshOutcome, log: loggin
             outcome.failures = []
             _build(options, building, outcome, log, plan)
         _validate_rows(report, building, outcome, log)
+        _check_volume(report, building, outcome, log)
         _finish_build(options, building, outcome, log)
         outcome.previous = publish(building, warehouse)
         outcome.outcome = "published"
@@ -451,6 +452,24 @@ def _validate_rows(report: validate.ValidationReport, building: Path, outcome: R
     log.info("validating the landed rows with Great Expectations")
     report = validate.validate_landed_rows(report, building, progress=log.info)
     outcome.data_docs = report.data_docs
+
+
+def _check_volume(report: validate.ValidationReport, building: Path, outcome: RefreshOutcome, log) -> None:
+    """The day's volume and distribution against recent days (billing_reports/volume.py): warnings only.
+
+    Results go to ``volume.json`` and ``volume_docs/`` beside the validation report and to
+    ``ops.volume_checks`` in the warehouse being built; a failed check, or a check that cannot
+    run, is a warning in the log and never stops the publish."""
+    from billing_reports import volume
+
+    try:
+        summary = volume.check_volume(building, Path(report.report_dir), run_id=outcome.run_id)
+    except Exception as error:  # a report, not a gate
+        log.warning(f"volume checks did not run: {type(error).__name__}: {error}")
+        return
+    log.info(f"volume checks of {summary['day']}: {len(summary['checks'])} run, {len(summary['warnings'])} warning(s)")
+    for line in volume.warning_lines(summary):
+        log.warning(f"volume check: {line}")
 
 
 def _prune_reports(report_root: Path, *, keep: int, log: logging.Logger) -> None:
@@ -789,15 +808,9 @@ def _record_build_state(connection, options: RefreshOptions) -> None:
 
 
 def _notify(options: RefreshOptions, outcome: RefreshOutcome, log: logging.Logger) -> None:
-    """Send what the newly published warehouse calls for (``billing_reports.notify``), if installed."""
-    try:
-        from billing_reports.notify import run_notify
-    except ModuleNotFoundError as error:
-        if error.name != "billing_reports.notify":
-            raise
-        outcome.notify_message = "notify: not available (billing_reports.notify is not installed); nothing sent"
-        log.info(outcome.notify_message)
-        return
+    """Send what the newly published warehouse calls for (``billing_reports.notify``)."""
+    from billing_reports.notify import run_notify
+
     log.info("notify: sending what the published warehouse calls for")
     try:
         result = run_notify(outcome.warehouse, as_of=(options.dbt_vars or {}).get("as_of"), log=log.info)
