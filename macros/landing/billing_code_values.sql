@@ -5,7 +5,7 @@
 -#}
 {% macro billing_code_values(column) -%}
     {%- if column.meta.values_from -%}
-        select {{ column.name }} from {{ ref(column.meta.values_from) }}
+        select known_values.{{ column.name }} from {{ ref(column.meta.values_from) }} as known_values
     {%- else -%}
         {%- for value in column.meta['values'] %}'{{ value }}'{{ ", " if not loop.last }}{% endfor -%}
     {%- endif -%}

@@ -23,6 +23,9 @@
     its landed rows, exactly as a full build judges it.
 -#}
 {% macro billing_landing_rows(table_name, parents={}) %}
+    {#- Read only by incremental builds; named here, outside that branch, so that dbt sees them when it parses. -#}
+    {%- set touched_keys = source('landing_state', '_touched_' ~ table_name) -%}
+    {%- set landing_runs = source('landing_state', '_landing_runs') -%}
     {%- set node = billing_source_node(table_name) -%}
     {%- if node is none -%}
         select * from {{ source('billing', table_name) }}
@@ -32,7 +35,7 @@
     {%- set min_year = var('min_plausible_year') -%}
     {%- set max_year = var('max_plausible_year') -%}
     {%- set raw_names = [] -%}
-    {%- for column in columns -%}{%- do raw_names.append('_raw_' ~ column.name) -%}{%- endfor -%}
+    {%- for column in columns -%}{%- do raw_names.append('checked._raw_' ~ column.name) -%}{%- endfor -%}
 
 with
 {%- if is_incremental() %}
@@ -40,11 +43,11 @@ with
 
 touched_rows as (
 
-    -- Rows landed by earlier builds whose key group must be judged again (raw._touched_*,
+    -- Rows landed by earlier builds whose key group must be judged again (source landing_state,
     -- written by the loader); the base table knows each landed row's group.
     select _source_file, _source_row
     from {{ this }}
-    where _group_key in (select _group_key from raw._touched_{{ table_name }})
+    where _group_key in (select _group_key from {{ touched_keys }})
 
 ),
 
@@ -81,7 +84,7 @@ parsed as (
         _source_row,
         {%- for column in columns %}
         {{ billing_parse_column(column.name, column.meta.type) }} as {{ column.name }},
-        nullif({{ column.name }}, '') as _raw_{{ column.name }},
+        nullif({{ column.name }}, '') as _raw_{{ column.name }}{{ ',' if not loop.last }}
         {%- endfor %}
 
     from landed
@@ -279,20 +282,3 @@ final as (
 select * from final
     {%- endif -%}
 {% endmacro %}
-
-
-{#- The graph node of a `billing` source table, or none while dbt is only parsing. -#}
-{% macro billing_source_node(table_name) %}
-    {%- if not execute -%}{{ return(none) }}{%- endif -%}
-    {%- for node in graph.sources.values() -%}
-        {%- if node.source_name == 'billing' and node.name == table_name -%}
-            {{ return(node) }}
-        {%- endif -%}
-    {%- endfor -%}
-    {{ exceptions.raise_compiler_error('No billing source table named ' ~ table_name) }}
-{% endmacro %}
-
-
-{% macro billing_references_words(columns, column_name) -%}
-    {%- for column in columns if column.name == column_name -%}{{ column.meta.references }}{%- endfor -%}
-{%- endmacro %}
