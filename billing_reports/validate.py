@@ -543,6 +543,25 @@ def _header_suite(spec: TableSpec):
     return suite
 
 
+def gx_context(site_name: str, docs_dir: Path | None):
+    """An ephemeral GX context without progress bars, building Data Docs site ``site_name`` into ``docs_dir``."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    if docs_dir is not None:
+        context.add_data_docs_site(
+            site_name=site_name,
+            site_config={
+                "class_name": "SiteBuilder",
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+            },
+        )
+    return context
+
+
 def _run_expectations(
     table_frames, header_frames, specs, report: ValidationReport, report_dir: Path, plausible, say: Progress
 ) -> None:
@@ -556,24 +575,14 @@ def _run_expectations(
     try:
         import great_expectations as gx
         import pandas
-        from great_expectations.data_context.types.base import ProgressBarsConfig
     except Exception as error:  # GX is a report, not a gate: dbt still checks every row.
         report.gx_error = f"Great Expectations could not be imported: {error}"
         say(f"warning: {report.gx_error}")
         return
     say(f"Great Expectations: validating {len(table_frames)} table(s), {len(header_frames)} rejected header(s)")
     try:
-        context = gx.get_context(mode="ephemeral")
-        context.variables.progress_bars = ProgressBarsConfig(globally=False)
         docs_dir = report_dir / "data_docs"
-        context.add_data_docs_site(
-            site_name="landing_validation",
-            site_config={
-                "class_name": "SiteBuilder",
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
-            },
-        )
+        context = gx_context("landing_validation", docs_dir)
         datasource = context.data_sources.add_pandas(name="landing")
 
         def validate(name: str, suite, frame, index_columns: list[str]):

@@ -242,20 +242,11 @@ def run_suite(checks: list[Check], docs_dir: Path | None = None) -> tuple[list[C
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations as gx
     import pandas
-    from great_expectations.data_context.types.base import ProgressBarsConfig
     from great_expectations.expectations.row_conditions import Column
 
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    if docs_dir is not None:
-        context.add_data_docs_site(
-            site_name="volume_checks",
-            site_config={
-                "class_name": "SiteBuilder",
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
-            },
-        )
+    from billing_reports.validate import gx_context
+
+    context = gx_context("volume_checks", docs_dir)
     suite = gx.ExpectationSuite(name="volume_checks")
     suite = context.suites.add(suite)
     for check in checks:
