@@ -189,7 +189,7 @@ def plan_checks(figures: dict, thresholds: dict, day: datetime.date | None = Non
             if len(past) < min_days:
                 continue
             baseline = statistics.median(past)
-            if baseline <= 0:
+            if baseline <= 0 or baseline < float(rule.get("min_baseline", 0)):
                 continue
             checks.append(
                 Check(
