@@ -31,7 +31,7 @@ EXIT_USAGE = 2
 EXIT_LOCKED = 3
 EXIT_INTERRUPTED = 130
 
-#: Modules that add subcommands; a module that is not there yet simply adds none.
+#: Modules that add subcommands, each with its ``register(subparsers)``.
 COMMAND_MODULES = (
     "billing_reports.refresh",
     "billing_reports.serve",
@@ -41,6 +41,7 @@ COMMAND_MODULES = (
     "billing_reports.docs_site",
     "billing_reports.users",
     "billing_reports.approvals",
+    "billing_reports.volume",
 )
 
 
@@ -184,13 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     build.set_defaults(func=cmd_build)
 
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as error:
-            if error.name != name:
-                raise
-            continue
-        module.register(subparsers)
+        importlib.import_module(name).register(subparsers)
     return parser
 
 

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from billing_reports import settings
+from billing_reports.sql import sql_string
 
 DEFAULT_PORT = 8080
 
@@ -40,7 +41,7 @@ def schema_copy(published: Path, scratch: Path) -> None:
     scratch_name = scratch.stem
     connection = duckdb.connect(str(scratch))
     try:
-        connection.execute(f"attach '{_sql_string(str(published))}' as published_warehouse (read_only)")
+        connection.execute(f"attach {sql_string(published)} as published_warehouse (read_only)")
         connection.execute(f'copy from database published_warehouse to "{scratch_name}" (schema)')
         connection.execute("detach published_warehouse")
     finally:
@@ -133,10 +134,6 @@ def _stop_on_sigterm():
         return signal.signal(signal.SIGTERM, interrupt)
     except ValueError:  # not the main thread
         return None
-
-
-def _sql_string(text: str) -> str:
-    return text.replace("'", "''")
 
 
 # --------------------------------------------------------------------------------------------

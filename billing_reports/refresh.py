@@ -57,6 +57,7 @@ from billing_reports.cli import (
     UserError,
     add_dbt_vars_option,
 )
+from billing_reports.sql import sql_string
 from billing_reports.validate import DEFAULT_SAMPLE_ROWS
 
 RUN_LOG = "refresh_runs.jsonl"
@@ -423,6 +424,7 @@ def _refresh_steps(options: RefreshOptions, outcome: RefreshOutcome, log: loggin
             outcome.failures = []
             _build(options, building, outcome, log, plan)
         _validate_rows(report, building, outcome, log)
+        _check_volume(report, building, outcome, log)
         _finish_build(options, building, outcome, log)
         outcome.previous = publish(building, warehouse)
         outcome.outcome = "published"
@@ -504,6 +506,24 @@ def _validate_rows(report: validate.ValidationReport, building: Path, outcome: R
     log.info("validating the landed rows with Great Expectations")
     report = validate.validate_landed_rows(report, building, progress=log.info)
     outcome.data_docs = report.data_docs
+
+
+def _check_volume(report: validate.ValidationReport, building: Path, outcome: RefreshOutcome, log) -> None:
+    """The day's volume and distribution against recent days (billing_reports/volume.py): warnings only.
+
+    Results go to ``volume.json`` and ``volume_docs/`` beside the validation report and to
+    ``ops.volume_checks`` in the warehouse being built; a failed check, or a check that cannot
+    run, is a warning in the log and never stops the publish."""
+    from billing_reports import volume
+
+    try:
+        summary = volume.check_volume(building, Path(report.report_dir), run_id=outcome.run_id)
+    except Exception as error:  # a report, not a gate
+        log.warning(f"volume checks did not run: {type(error).__name__}: {error}")
+        return
+    log.info(f"volume checks of {summary['day']}: {len(summary['checks'])} run, {len(summary['warnings'])} warning(s)")
+    for line in volume.warning_lines(summary):
+        log.warning(f"volume check: {line}")
 
 
 def _prune_reports(report_root: Path, *, keep: int, log: logging.Logger) -> None:
@@ -677,7 +697,7 @@ def _carry_refresh_runs(connection, warehouse: Path, log: logging.Logger) -> int
     connection.execute(f"create or replace table ops.refresh_runs ({columns})")
     if warehouse.exists():
         try:
-            connection.execute(f"attach {_sql_string(warehouse)} as published (read_only)")
+            connection.execute(f"attach {sql_string(warehouse)} as published (read_only)")
         except duckdb.Error as error:
             log.warning(f"warning: could not open {warehouse} read-only to carry ops.refresh_runs: {error}")
         else:
@@ -843,15 +863,9 @@ def _record_build_state(connection, options: RefreshOptions) -> None:
 
 
 def _notify(options: RefreshOptions, outcome: RefreshOutcome, log: logging.Logger) -> None:
-    """Send what the newly published warehouse calls for (``billing_reports.notify``), if installed."""
-    try:
-        from billing_reports.notify import run_notify
-    except ModuleNotFoundError as error:
-        if error.name != "billing_reports.notify":
-            raise
-        outcome.notify_message = "notify: not available (billing_reports.notify is not installed); nothing sent"
-        log.info(outcome.notify_message)
-        return
+    """Send what the newly published warehouse calls for (``billing_reports.notify``)."""
+    from billing_reports.notify import run_notify
+
     log.info("notify: sending what the published warehouse calls for")
     try:
         result = run_notify(outcome.warehouse, as_of=(options.dbt_vars or {}).get("as_of"), log=log.info)
@@ -1034,7 +1048,3 @@ def _restore_sigterm(previous) -> None:
 
 def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
-
-
-def _sql_string(value) -> str:
-    return "'" + str(value).replace("'", "''") + "'"

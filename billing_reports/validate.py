@@ -23,7 +23,8 @@ Each `<raw_dir>/<table>/*.csv[.gz]` is judged in two steps:
    report says so); dbt still checks every row. References to other tables are left to dbt.
 
 The column list, types, keys and codes come from ``models/staging/billing/_billing__sources.yml``
-(the one source of truth the dbt macros read too). Per run, the report folder holds
+(the one source of truth the dbt macros read too), through :mod:`billing_reports.landing_contract`;
+money and quantities parse as decimals, as dbt parses them. Per run, the report folder holds
 ``validation.json`` (the file decisions and the GX validation results) and GX Data Docs
 (``data_docs/index.html``).
 """
@@ -42,96 +43,43 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from billing_reports import fileio
+from billing_reports.landing_contract import ColumnType, TableSpec, contract, load_table_specs
 from billing_reports.settings import PROJECT_DIR
+from billing_reports.sql import sql_identifier, sql_string
 
-SOURCES_YML = PROJECT_DIR / "models" / "staging" / "billing" / "_billing__sources.yml"
 DBT_PROJECT_YML = PROJECT_DIR / "dbt_project.yml"
-SOURCE_NAME = "billing"
 
 #: A table with more new rows than this is validated on a repeatable sample of this many rows.
 DEFAULT_SAMPLE_ROWS = 200_000
 SAMPLE_SEED = 42
 
-#: The CSV dialect of the contract (section 2), as the landing macro reads it.
-CSV_OPTIONS = "header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"', store_rejects = true"
-
-#: How the landing macro parses a text value of each column type (``billing_parse_column``), in DuckDB SQL.
-_PARSE_SQL = {
+#: The DuckDB spelling of the portable macros that parse the column types without a pattern
+#: (macros/portable: billing_parse_timestamp, billing_is_known_timezone; the boolean rule of
+#: billing_parse_column). The other types parse by the pattern and cast of the contract.
+_MACRO_PARSE_SQL = {
     "timestamp": "cast(timezone('UTC', try_cast({v} as timestamptz)) as timestamp)",
-    "date": "case when regexp_full_match({v}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') then try_cast({v} as date) end",
     "boolean": "case lower({v}) when 'true' then true when 'false' then false end",
-    "count": "case when regexp_full_match({v}, '-?[0-9]+') then try_cast({v} as bigint) end",
-    "quantity": "case when regexp_full_match({v}, '-?[0-9]+(\\.[0-9]{{1,4}})?') then try_cast({v} as double) end",
-    "money": "case when regexp_full_match({v}, '-?[0-9]+(\\.[0-9]{{1,2}})?') then try_cast({v} as double) end",
-    "signed_money": "case when regexp_full_match({v}, '-?[0-9]+(\\.[0-9]{{1,2}})?') then try_cast({v} as double) end",
     "timezone": "case when {v} in (select name from pg_timezone_names()) then {v} end",
 }
-_TYPE_WORDS = {
-    "timestamp": "timestamp (ISO 8601)",
-    "date": "date (YYYY-MM-DD)",
-    "boolean": "boolean (true/false)",
-    "count": "whole number",
-    "quantity": "number",
-    "money": "amount (up to 2 decimals)",
-    "signed_money": "amount (up to 2 decimals)",
-    "timezone": "IANA time zone",
-}
-_NON_NEGATIVE_TYPES = ("money", "count", "quantity")
 
 Progress = Callable[[str], None]
+
+
+def _parse_sql(column_type: ColumnType, value: str) -> str | None:
+    """How the landing macro (``billing_parse_column``) parses a text value of a column type, in DuckDB SQL;
+    none for a type kept as text."""
+    if column_type.pattern and column_type.cast:
+        return (
+            f"case when regexp_full_match({value}, {sql_string(column_type.pattern)})"
+            f" then try_cast({value} as {column_type.cast}) end"
+        )
+    template = _MACRO_PARSE_SQL.get(column_type.name)
+    return template.format(v=value) if template else None
 
 
 # --------------------------------------------------------------------------------------------
 # The contract, read from the source YAML
 # --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ColumnSpec:
-    name: str
-    type: str = "text"
-    key: bool = False
-    required: bool = False
-    values: tuple[str, ...] = ()
-    references: str | None = None
-
-
-@dataclass(frozen=True)
-class TableSpec:
-    name: str
-    key: tuple[str, ...]
-    columns: tuple[ColumnSpec, ...]
-
-    @property
-    def column_names(self) -> list[str]:
-        return [column.name for column in self.columns]
-
-
-def load_table_specs(path: Path = SOURCES_YML) -> dict[str, TableSpec]:
-    """The raw tables of source ``billing`` with their columns' type/key/required/values meta."""
-    import yaml
-
-    document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    for source in document.get("sources", []):
-        if source.get("name") != SOURCE_NAME:
-            continue
-        specs = {}
-        for table in source.get("tables", []):
-            columns = tuple(
-                ColumnSpec(
-                    name=column["name"],
-                    type=(column.get("meta") or {}).get("type", "text"),
-                    key=bool((column.get("meta") or {}).get("key")),
-                    required=bool((column.get("meta") or {}).get("required")),
-                    values=tuple(str(value) for value in (column.get("meta") or {}).get("values") or ()),
-                    references=(column.get("meta") or {}).get("references"),
-                )
-                for column in table.get("columns", [])
-            )
-            key = tuple((table.get("meta") or {}).get("key") or [c.name for c in columns if c.key])
-            specs[table["name"]] = TableSpec(name=table["name"], key=key, columns=columns)
-        return specs
-    raise ValueError(f"{path} has no source named {SOURCE_NAME!r}")
 
 
 def plausible_years(dbt_vars: dict | None = None) -> tuple[int, int]:
@@ -356,16 +304,17 @@ def _landed_frames(connection, spec: TableSpec, checks: list[FileCheck], sample_
     # row: 17 s at 10M documents), the filter runs in parallel; the same rows every time.
     per_million = -(-int(sample_rows) * 1_000_000 // total) if sampled else 1_000_000
     sample = f"and hash(_source_file, _source_row, {SAMPLE_SEED}) % 1000000 < {per_million}" if sampled else ""
-    columns = [_quote(name) for name in spec.column_names]
+    types = contract().column_types
+    columns = [sql_identifier(name) for name in spec.column_names]
     parsed = [
-        f"{_PARSE_SQL[column.type].format(v=_quote(column.name))} as {_quote(column.name + '__parsed')}"
+        f"{_parse_sql(types[column.type], sql_identifier(column.name))} as {sql_identifier(column.name + '__parsed')}"
         for column in spec.columns
-        if column.type in _PARSE_SQL
+        if _parse_sql(types[column.type], "v")
     ]
     # The plausible-years check compares years, as the build does: a vectorised check on integers
     # (GX compares datetimes row by row in Python).
     parsed += [
-        f"year({_quote(column.name + '__parsed')}) as {_quote(column.name + '__year')}"
+        f"year({sql_identifier(column.name + '__parsed')}) as {sql_identifier(column.name + '__year')}"
         for column in spec.columns
         if column.type == "timestamp"
     ]
@@ -374,7 +323,7 @@ def _landed_frames(connection, spec: TableSpec, checks: list[FileCheck], sample_
         f"""
         with sampled as (
             select {", ".join(columns)}, _source_file, _file_order, _source_row
-            from raw.{_quote(spec.name)}
+            from raw.{sql_identifier(spec.name)}
             where _file_order in ({orders}) {sample}
         ),
 
@@ -461,7 +410,9 @@ def _check_header(path: Path, spec: TableSpec, check: FileCheck, connection=None
 
     with _connection(connection) as duck:
         try:
-            described = duck.execute(f"describe select * from read_csv({_sql_string(path)}, {CSV_OPTIONS})").fetchall()
+            described = duck.execute(
+                f"describe select * from read_csv({sql_string(path)}, {contract().csv_options})"
+            ).fetchall()
         except duckdb.Error as error:
             return f"DuckDB cannot read it as CSV: {str(error).splitlines()[0]}"
     header = [row[0] for row in described]
@@ -513,6 +464,7 @@ def build_suite(spec: TableSpec, plausible: tuple[int, int]):
 
     expectations = gx.expectations
     suite = gx.ExpectationSuite(name=spec.name)
+    types = contract().column_types
     suite.add_expectation(
         expectations.ExpectTableColumnsToMatchSet(
             column_set=spec.column_names, exact_match=False, meta={"check": "header has every contract column"}
@@ -535,13 +487,13 @@ def build_suite(spec: TableSpec, plausible: tuple[int, int]):
                     meta={"check": f"unknown {column.name}", "column": column.name},
                 )
             )
-        if column.type in _PARSE_SQL:
+        if _parse_sql(types[column.type], "v"):
             suite.add_expectation(
                 expectations.ExpectColumnValuesToNotBeNull(
                     column=f"{column.name}__parsed",
                     row_condition=Column(column.name).is_not_null(),
                     meta={
-                        "check": f"unparseable {_TYPE_WORDS[column.type]} in {column.name}",
+                        "check": f"unparseable {types[column.type].words} in {column.name}",
                         "column": column.name,
                     },
                 )
@@ -558,7 +510,7 @@ def build_suite(spec: TableSpec, plausible: tuple[int, int]):
                     },
                 )
             )
-        if column.type in _NON_NEGATIVE_TYPES:
+        if types[column.type].non_negative:
             suite.add_expectation(
                 expectations.ExpectColumnValuesToBeBetween(
                     column=f"{column.name}__parsed",
@@ -591,6 +543,25 @@ def _header_suite(spec: TableSpec):
     return suite
 
 
+def gx_context(site_name: str, docs_dir: Path | None):
+    """An ephemeral GX context without progress bars, building Data Docs site ``site_name`` into ``docs_dir``."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    if docs_dir is not None:
+        context.add_data_docs_site(
+            site_name=site_name,
+            site_config={
+                "class_name": "SiteBuilder",
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+            },
+        )
+    return context
+
+
 def _run_expectations(
     table_frames, header_frames, specs, report: ValidationReport, report_dir: Path, plausible, say: Progress
 ) -> None:
@@ -604,24 +575,14 @@ def _run_expectations(
     try:
         import great_expectations as gx
         import pandas
-        from great_expectations.data_context.types.base import ProgressBarsConfig
     except Exception as error:  # GX is a report, not a gate: dbt still checks every row.
         report.gx_error = f"Great Expectations could not be imported: {error}"
         say(f"warning: {report.gx_error}")
         return
     say(f"Great Expectations: validating {len(table_frames)} table(s), {len(header_frames)} rejected header(s)")
     try:
-        context = gx.get_context(mode="ephemeral")
-        context.variables.progress_bars = ProgressBarsConfig(globally=False)
         docs_dir = report_dir / "data_docs"
-        context.add_data_docs_site(
-            site_name="landing_validation",
-            site_config={
-                "class_name": "SiteBuilder",
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
-            },
-        )
+        context = gx_context("landing_validation", docs_dir)
         datasource = context.data_sources.add_pandas(name="landing")
 
         def validate(name: str, suite, frame, index_columns: list[str]):
@@ -804,14 +765,6 @@ def _write_json(path: Path, data) -> None:
 
 def _now_iso() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-
-
-def _sql_string(value) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _safe_name(text: str) -> str:

@@ -16,24 +16,16 @@ import pandas as pd
 import streamlit as st
 
 from billing_reports import settings
-from billing_reports.activity_report import delivery_method_label
+from billing_reports.activity_report import STEP_STATE_LABELS, delivery_method_label
+from billing_reports.landing_contract import seed_labels
 from dashboards import data
 
-FEE_TYPE_LABELS = {
-    "print": "Print",
-    "postage": "Postage",
-    "email": "Email",
-    "fax": "Fax",
-    "portal": "Portal",
-    "pull": "Pull",
-    "storage": "Storage",
-    "other": "Other",
-}
+#: Fee type labels, from the fee_types seed (the reference table the warehouse builds from it too).
+FEE_TYPE_LABELS = seed_labels("fee_types", "fee_type", "fee_type_label")
 APPROVAL_STAGE_LABELS = {"ops": "Ops approval", "customer": "Customer approval"}
 BATCH_TYPE_LABELS = {"print": "Print", "electronic": "Electronic"}
 PICKUP_STATE_LABELS = {"waiting": "Waiting", "overdue": "Overdue", "picked_up": "Picked up"}
 STEP_SYMBOLS = {"done": "✔", "current": "●", "pending": "○", "not_applicable": "–"}
-STEP_STATE_LABELS = {"done": "Done", "current": "Current", "pending": "Pending", "not_applicable": "N/A"}
 
 
 def method_label(method: str | None) -> str:

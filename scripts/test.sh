@@ -15,7 +15,7 @@ export GX_ANALYTICS_ENABLED=False DBT_SEND_ANONYMOUS_USAGE_STATS=false
 echo "==> ruff"
 ruff check .
 ruff format --check billing_reports dashboards tests
-echo "==> sqlfluff"
+echo "==> sqlfluff (models; through the base_ models, the SQL the landing macros write)"
 BILLING_RAW_DIR=/nonexistent BILLING_WAREHOUSE="$(mktemp -d)/lint.duckdb" sqlfluff lint models
 echo "==> pytest"
 pytest "$@"

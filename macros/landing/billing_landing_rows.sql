@@ -25,6 +25,9 @@
     its landed rows, exactly as a full build judges it.
 -#}
 {% macro billing_landing_rows(table_name, parents={}) %}
+    {#- Read only by incremental builds; named here, outside that branch, so that dbt sees them when it parses. -#}
+    {%- set touched_keys = source('landing_state', '_touched_' ~ table_name) -%}
+    {%- set landing_runs = source('landing_state', '_landing_runs') -%}
     {%- set node = billing_source_node(table_name) -%}
     {%- if node is none -%}
         select * from {{ source('billing', table_name) }}
@@ -34,7 +37,7 @@
     {%- set min_year = var('min_plausible_year') -%}
     {%- set max_year = var('max_plausible_year') -%}
     {%- set raw_names = [] -%}
-    {%- for column in columns -%}{%- do raw_names.append('_raw_' ~ column.name) -%}{%- endfor -%}
+    {%- for column in columns -%}{%- do raw_names.append('checked._raw_' ~ column.name) -%}{%- endfor -%}
 
 with
 {%- if is_incremental() %}
@@ -42,11 +45,11 @@ with
 
 touched_rows as (
 
-    -- Rows landed by earlier builds whose key group must be judged again (raw._touched_*,
+    -- Rows landed by earlier builds whose key group must be judged again (source landing_state,
     -- written by the loader); the base table knows each landed row's group.
     select _source_file, _source_row
     from {{ this }}
-    where _group_key in (select _group_key from raw._touched_{{ table_name }})
+    where _group_key in (select _group_key from {{ touched_keys }})
 
 ),
 
@@ -83,7 +86,7 @@ parsed as (
         _source_row,
         {%- for column in columns %}
         {{ billing_parse_column(column.name, column.meta.type) }} as {{ column.name }},
-        nullif({{ column.name }}, '') as _raw_{{ column.name }},
+        nullif({{ column.name }}, '') as _raw_{{ column.name }}{{ ',' if not loop.last }}
         {%- endfor %}
 
     from landed
@@ -109,12 +112,12 @@ checked as (
                 then 'implausible timestamp in {{ column.name }} (outside {{ min_year }}-{{ max_year }}): '''
                     || _raw_{{ column.name }} || ''''
             {%- endfor %}
-            {%- for column in columns if column.meta.type in ['money', 'count', 'quantity'] %}
+            {%- for column in columns if billing_type_is_non_negative(column.meta.type) %}
             when {{ column.name }} < 0
                 then 'negative {{ column.name }}: ' || _raw_{{ column.name }}
             {%- endfor %}
             {%- for column in columns if column.meta.type == 'code' %}
-            when {{ column.name }} not in ({% for value in column.meta['values'] %}'{{ value }}'{{ ", " if not loop.last }}{% endfor %})
+            when {{ column.name }} not in ({{ billing_code_values(column) }})
                 then 'unknown {{ column.name }}: ''' || {{ column.name }} || ''''
             {%- endfor %}
             {%- for column in columns if column.meta.type == 'timezone' %}
@@ -294,58 +297,3 @@ final as (
 select * from final
     {%- endif -%}
 {% endmacro %}
-
-
-{#- The graph node of a `billing` source table, or none while dbt is only parsing. -#}
-{% macro billing_source_node(table_name) %}
-    {%- if not execute -%}{{ return(none) }}{%- endif -%}
-    {%- for node in graph.sources.values() -%}
-        {%- if node.source_name == 'billing' and node.name == table_name -%}
-            {{ return(node) }}
-        {%- endif -%}
-    {%- endfor -%}
-    {{ exceptions.raise_compiler_error('No billing source table named ' ~ table_name) }}
-{% endmacro %}
-
-
-{#- The SQL that parses one text column of the landing files into its contract type (null when it does not parse). -#}
-{% macro billing_parse_column(column_name, column_type) -%}
-    {%- set value = "nullif(" ~ column_name ~ ", '')" -%}
-    {%- if column_type == 'timestamp' -%}
-        {{ billing_parse_timestamp(value) }}
-    {%- elif column_type == 'date' -%}
-        case when {{ billing_matches(value, '[0-9]{4}-[0-9]{2}-[0-9]{2}') }} then try_cast({{ value }} as date) end
-    {%- elif column_type == 'boolean' -%}
-        case lower({{ value }}) when 'true' then true when 'false' then false end
-    {%- elif column_type == 'count' -%}
-        case when {{ billing_matches(value, '-?[0-9]+') }} then try_cast({{ value }} as bigint) end
-    {%- elif column_type == 'quantity' -%}
-        case when {{ billing_matches(value, '-?[0-9]+(\\.[0-9]{1,4})?') }} then try_cast({{ value }} as decimal(18, 4)) end
-    {%- elif column_type in ['money', 'signed_money'] -%}
-        case when {{ billing_matches(value, '-?[0-9]+(\\.[0-9]{1,2})?') }} then try_cast({{ value }} as decimal(18, 2)) end
-    {%- else -%}
-        {{ value }}
-    {%- endif -%}
-{%- endmacro %}
-
-
-{% macro billing_type_words(column_type) -%}
-    {{ {'timestamp': 'timestamp', 'date': 'date (YYYY-MM-DD)', 'boolean': 'boolean (true/false)',
-        'count': 'whole number', 'quantity': 'number', 'money': 'amount (up to 2 decimals)',
-        'signed_money': 'amount (up to 2 decimals)'}.get(column_type, column_type) }}
-{%- endmacro %}
-
-
-{% macro billing_references_words(columns, column_name) -%}
-    {%- for column in columns if column.name == column_name -%}{{ column.meta.references }}{%- endfor -%}
-{%- endmacro %}
-
-
-{#- Whether a reference column must name a parent of the row's own client (column meta `same_client`). -#}
-{% macro billing_same_client(columns, column_name) -%}
-    {%- set found = [] -%}
-    {%- for column in columns if column.name == column_name and column.meta.same_client -%}
-        {%- do found.append(column.name) -%}
-    {%- endfor -%}
-    {{ return(found | length > 0) }}
-{%- endmacro %}

@@ -1,25 +1,21 @@
 {#-
-    The 16 raw tables of the landing folder (contract section 2) with their key columns, in
-    load order. The source YAML carries the same keys in its table `meta`; the singular test
-    `assert_landing_tables_match_sources` keeps the two in step.
+    The 16 raw tables of the landing folder (contract section 2), in load order, each with its key
+    columns: {table: [key column, ...]}. The keys come from the table `meta` of source `billing`
+    (models/staging/billing/_billing__sources.yml, the one definition) through `graph.sources`.
+    While dbt parses a project there is no graph yet; the models that loop over the tables (ops)
+    then only need the names, for their ref()s: `billing_landing_table_names()`. The singular test
+    `assert_landing_tables_match_sources` checks those names against the source.
 -#}
 {% macro billing_landing_tables() -%}
-    {{ return({
-        'clients': ['client_id'],
-        'contacts': ['contact_id'],
-        'branches': ['client_id', 'branch_code'],
-        'customers': ['client_id', 'customer_account_id'],
-        'customer_routing': ['routing_id'],
-        'processing_rules': ['rule_id'],
-        'processing_rule_changes': ['change_id'],
-        'file_uploads': ['file_id'],
-        'jobs': ['job_id'],
-        'job_status_events': ['event_id'],
-        'job_approvals': ['approval_id'],
-        'batches': ['batch_id'],
-        'documents': ['document_id'],
-        'document_pulls': ['pull_id'],
-        'deliveries': ['delivery_id'],
-        'fees': ['fee_id'],
-    }) }}
+    {%- set keys = {} -%}
+    {%- if execute -%}
+        {%- for node in graph.sources.values() if node.source_name == 'billing' -%}
+            {%- do keys.update({node.name: node.meta.key}) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- set tables = {} -%}
+    {%- for name in billing_landing_table_names() -%}
+        {%- do tables.update({name: keys.get(name, [])}) -%}
+    {%- endfor -%}
+    {{ return(tables) }}
 {%- endmacro %}

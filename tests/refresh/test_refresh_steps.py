@@ -126,14 +126,6 @@ def _outcome(warehouse: Path) -> refresh.RefreshOutcome:
     )
 
 
-def test_notify_is_skipped_with_a_message_when_the_module_is_not_there(landing, monkeypatch):
-    monkeypatch.setitem(sys.modules, "billing_reports.notify", None)
-    outcome = _outcome(landing["warehouse"])
-    options = refresh.RefreshOptions(raw_dir=landing["raw"], warehouse=landing["warehouse"])
-    refresh._notify(options, outcome, logging.getLogger("test"))
-    assert "not available" in outcome.notify_message and outcome.ok
-
-
 def test_notify_reads_the_published_warehouse_as_of_the_build(landing, monkeypatch):
     calls = []
 

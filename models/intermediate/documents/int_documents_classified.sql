@@ -5,9 +5,14 @@
     on_schema_change='fail',
     full_refresh=not var('billing_incremental', false),
 ) }}
+-- What billing_touched_documents() reads in incremental builds:
+-- depends_on: {{ ref('base_billing__documents') }} {{ ref('base_billing__document_pulls') }}
+-- depends_on: {{ ref('base_billing__customers') }} {{ source('landing_state', '_touched_customers') }}
+-- depends_on: {{ source('landing_state', '_touched_documents') }}
+-- depends_on: {{ source('landing_state', '_touched_document_pulls') }}
 -- One row per document with its delivery method (R1) and branch (R8), computed once for every report.
 -- Incremental refreshes recompute only the documents whose inputs they touched
--- (billing_touched_documents, macros/landing/load_landing_files.sql); full builds all of them.
+-- (macros/landing/billing_touched_documents.sql); full builds all of them.
 with documents as (
 
     select

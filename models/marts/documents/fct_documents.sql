@@ -5,6 +5,11 @@
     on_schema_change='fail',
     full_refresh=not var('billing_incremental', false),
 ) }}
+-- What billing_touched_documents() reads in incremental builds:
+-- depends_on: {{ ref('base_billing__documents') }} {{ ref('base_billing__document_pulls') }}
+-- depends_on: {{ ref('base_billing__customers') }} {{ source('landing_state', '_touched_customers') }}
+-- depends_on: {{ source('landing_state', '_touched_documents') }}
+-- depends_on: {{ source('landing_state', '_touched_document_pulls') }}
 -- One row per document: its delivery method (R1), branch (R8) and its job's completion (R2, R3).
 -- Incremental refreshes recompute only the documents whose inputs they touched and the documents
 -- of jobs whose completion is no longer what this table holds; full builds all of them.

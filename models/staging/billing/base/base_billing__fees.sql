@@ -1,3 +1,4 @@
+-- depends_on: {{ ref('fee_types') }}
 {{ config(full_refresh=not var('billing_incremental', false)) }}
 {{ billing_landing_rows(
     'fees',

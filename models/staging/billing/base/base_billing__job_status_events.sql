@@ -1,3 +1,4 @@
+-- depends_on: {{ ref('job_statuses') }}
 {{ config(full_refresh=not var('billing_incremental', false)) }}
 {{ billing_landing_rows(
     'job_status_events',

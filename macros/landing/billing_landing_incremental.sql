@@ -1,0 +1,17 @@
+{#- True when this build lands only new files on top of the raw tables of a previous build. -#}
+{% macro billing_landing_incremental() %}
+    {%- set wanted = var('billing_incremental', false) -%}
+    {%- if wanted is string -%}{%- set wanted = wanted | lower in ['true', '1', 'yes'] -%}{%- endif -%}
+    {%- if not wanted or not execute -%}{{ return(false) }}{%- endif -%}
+    {%- set found = run_query(
+        "select count(*) from duckdb_tables() where database_name = current_database() "
+        ~ "and schema_name = 'raw' and table_name in ('_landing_files', '_landing_rejects')"
+    ).columns[0].values()[0] -%}
+    {%- if found < 2 -%}
+        {{ exceptions.raise_compiler_error(
+            'var billing_incremental is set, but this warehouse has no raw._landing_files from an earlier build; '
+            ~ 'build it in full first (billing-reports refresh does so by itself)'
+        ) }}
+    {%- endif -%}
+    {{ return(true) }}
+{% endmacro %}

@@ -1,0 +1,3 @@
+{% macro billing_sql_string(value) -%}
+    '{{ value | replace("'", "''") }}'
+{%- endmacro %}
