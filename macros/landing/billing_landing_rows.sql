@@ -81,7 +81,7 @@ parsed as (
         _source_row,
         {%- for column in columns %}
         {{ billing_parse_column(column.name, column.meta.type) }} as {{ column.name }},
-        nullif({{ column.name }}, '') as _raw_{{ column.name }},
+        nullif({{ column.name }}, '') as _raw_{{ column.name }}{{ "," if not loop.last }}
         {%- endfor %}
 
     from landed
@@ -163,7 +163,7 @@ distinct_rows as (
 
     select
         checked.*,
-        cast(null as varchar) as _fingerprint,
+        cast(null as {{ dbt.type_string() }}) as _fingerprint,
         false as _is_exact_duplicate,
         false as _has_conflicting_key,
         false as _is_repeated

@@ -42,6 +42,10 @@
 
 {#- True when this build lands only new files on top of the raw tables of a previous build. -#}
 {% macro billing_landing_incremental() %}
+    {{ return(adapter.dispatch('billing_landing_incremental', 'billing_reports')()) }}
+{% endmacro %}
+
+{% macro default__billing_landing_incremental() %}
     {%- set wanted = var('billing_incremental', false) -%}
     {%- if wanted is string -%}{%- set wanted = wanted | lower in ['true', '1', 'yes'] -%}{%- endif -%}
     {%- if not wanted or not execute -%}{{ return(false) }}{%- endif -%}
@@ -99,6 +103,10 @@
 
 
 {% macro billing_drop_touched_keys() %}
+    {{ return(adapter.dispatch('billing_drop_touched_keys', 'billing_reports')()) }}
+{% endmacro %}
+
+{% macro default__billing_drop_touched_keys() %}
     {% if execute and flags.WHICH in ['build', 'run'] %}
         {% set found = run_query(
             "select table_name from duckdb_tables() where database_name = current_database() "
@@ -123,6 +131,10 @@
 
 
 {% macro billing_landing_setup_sql(incremental=false) %}
+    {{ return(adapter.dispatch('billing_landing_setup_sql', 'billing_reports')(incremental)) }}
+{% endmacro %}
+
+{% macro default__billing_landing_setup_sql(incremental=false) %}
     create schema if not exists raw;
     create or replace table raw._landing_runs (
         source_table varchar,
@@ -166,6 +178,10 @@
 
 
 {% macro billing_load_landing_table(raw_dir, node, incremental=false) %}
+    {{ return(adapter.dispatch('billing_load_landing_table', 'billing_reports')(raw_dir, node, incremental)) }}
+{% endmacro %}
+
+{% macro default__billing_load_landing_table(raw_dir, node, incremental=false) %}
     {% set table = node.name %}
     {% set columns = node.columns.keys() | list %}
     {% set create_sql %}
