@@ -47,9 +47,14 @@
         'create or replace temporary view _billing_landing_listing using binaryFile options (path '
         ~ spark_sql_string(env_var('BILLING_RAW_DIR', 'data/raw')) ~ ", recursiveFileLookup 'true')"
     ) %}
+    {#-
+        With each file's first line, read in the same single job (a header read per file would cost
+        a Spark job each); a compressed file's first line is read on its own when it is landed.
+    -#}
     {% do run_query(
-        "cache table _billing_landing_csv_files as select path from _billing_landing_listing "
-        ~ "where endswith(path, '.csv') or endswith(path, '.csv.gz')"
+        "cache table _billing_landing_csv_files as select path, case when endswith(path, '.csv') then "
+        ~ "substring_index(decode(substring(content, 1, 65536), 'UTF-8'), '\\n', 1) end as first_line "
+        ~ "from _billing_landing_listing where endswith(path, '.csv') or endswith(path, '.csv.gz')"
     ) %}
     {{ return('select 1') }}
 {% endmacro %}
@@ -86,22 +91,26 @@
     {% set folder = raw_dir.rstrip('/') ~ '/' ~ table %}
     {% set folder_suffix = '/' ~ folder.lstrip('./') %}
     {% set files_sql %}
-        select path, regexp_extract(path, '[^/]+$', 0) as file_name
+        select path, regexp_extract(path, '[^/]+$', 0) as file_name, first_line
         from _billing_landing_csv_files
         where endswith(regexp_extract(path, '^(.*)/[^/]+$', 1), {{ spark_sql_string(folder_suffix) }})
         order by file_name, path
     {% endset %}
     {% set files = [] %}
     {% for row in run_query(files_sql).rows %}
-        {% do files.append((row[0], folder ~ '/' ~ row[1])) %}
+        {% do files.append((row[0], folder ~ '/' ~ row[1], row[2])) %}
     {% endfor %}
     {% set records = {'_landing_runs': [], '_landing_files': [], '_landing_rejects': []} %}
     {% do records['_landing_runs'].append([spark_sql_string(table), "'full'", 1, files | length]) %}
 
     {% set batches = {} %}
-    {% for spark_path, file in files %}
+    {% for spark_path, file, listed_line in files %}
         {% set file_order = loop.index %}
-        {% set first_line = run_query('select value from text.`' ~ spark_path ~ '` limit 1').columns[0].values() | list %}
+        {% if listed_line is not none %}
+            {% set first_line = [listed_line] if listed_line | length > 0 else [] %}
+        {% else %}
+            {% set first_line = run_query('select value from text.`' ~ spark_path ~ '` limit 1').columns[0].values() | list %}
+        {% endif %}
         {% set header = [] %}
         {% if first_line %}
             {% for name in first_line[0].replace('\ufeff', '').split(',') %}
