@@ -110,17 +110,19 @@ def run_dbt(
     if returncode != 0 and not failures:
         tail = "\n".join(output[-20:])
         failures.append(f"dbt {command} exited with code {returncode}:\n{tail}")
-    if engine == "spark" and writes and returncode == 0:
+    if engine == "spark" and writes:
         import duckdb
 
         try:
-            spark_warehouse.copy_into_duckdb(
-                spark_dir, warehouse, manifest_path=target / "manifest.json", progress=emit
-            )
+            if returncode == 0:
+                spark_warehouse.copy_into_duckdb(
+                    spark_dir, warehouse, manifest_path=target / "manifest.json", progress=emit
+                )
         except (OSError, ValueError, duckdb.Error) as error:
             returncode = 1
             failures.append(f"copying the Spark build's tables into {warehouse} failed: {error}")
-        else:
+        finally:
+            # The Parquet is in the warehouse file now (or the build failed): the folder is not kept.
             spark_warehouse.remove_spark_dir(spark_dir)
     return DbtResult(
         success=returncode == 0,
