@@ -111,6 +111,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Great Expectations; record the quarantined files in ops.rejected_rows and the run in "
         "ops.refresh_runs; publish by atomic rename only if the build and its error tests passed, keeping "
         "the replaced file as <warehouse>.previous. Readers never see a half-built file. "
+        "BILLING_ENGINE=spark builds on Apache Spark (in full) and publishes a DuckDB file all the same. "
         "Exit codes: 0 published, 1 failed (nothing published), 2 usage error, 3 locked, 130 interrupted.",
     )
     refresh.add_argument("--raw-dir", help="landing folder (default: BILLING_RAW_DIR or data/raw)")
