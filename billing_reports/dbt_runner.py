@@ -3,6 +3,11 @@
 dbt runs in a child process: dbt-duckdb keeps its DuckDB connection open for the life of the
 process, which would block this process from opening the warehouse afterwards, and a child
 process can be stopped cleanly.
+
+On Spark (``BILLING_ENGINE=spark``, or ``engine="spark"``) dbt writes Parquet tables into a fresh
+folder beside the warehouse file (``settings.spark_dir``); a successful build or run then copies
+them into the warehouse file (``billing_reports.spark_warehouse``), so that every caller gets a
+DuckDB warehouse file whichever engine built it.
 """
 
 from __future__ import annotations
@@ -15,8 +20,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from billing_reports import fileio
+from billing_reports import fileio, settings
 from billing_reports.settings import PROJECT_DIR
+
+#: dbt commands that write tables (and, on Spark, start from an empty Spark folder).
+_WRITING_COMMANDS = ("build", "run", "seed", "snapshot")
 
 
 @dataclass
@@ -38,19 +46,31 @@ def run_dbt(
     quiet: bool = False,
     target_path: Path | None = None,
     on_line: Callable[[str], None] | None = None,
+    engine: str | None = None,
 ) -> DbtResult:
     """Run ``dbt <command>`` (e.g. ``build``, ``docs generate``) at the project root against ``raw_dir`` and ``warehouse``.
 
     The landing folder and warehouse reach dbt through the contract's environment variables, so a
     plain ``dbt build`` with the same settings gives the same result. dbt's output goes to
-    ``on_line`` (default: this process's stderr) line by line, as progress.
+    ``on_line`` (default: this process's stderr) line by line, as progress. ``engine`` defaults
+    to ``settings.engine()`` (env ``BILLING_ENGINE``).
     """
+    engine = engine or settings.engine()
     fileio.private_dir(warehouse.parent)
     target = Path(target_path) if target_path else PROJECT_DIR / "target"
     env = dict(os.environ)
     env["BILLING_RAW_DIR"] = str(raw_dir)
     env["BILLING_WAREHOUSE"] = str(warehouse)
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    env["BILLING_ENGINE"] = engine
+    spark_dir = settings.spark_dir(warehouse)
+    writes = command.split()[0] in _WRITING_COMMANDS
+    if engine == "spark":
+        from billing_reports import spark_warehouse
+
+        env["BILLING_SPARK_DIR"] = str(spark_dir)
+        if writes:
+            spark_warehouse.remove_spark_dir(spark_dir)
     args = [
         sys.executable,
         "-c",
@@ -90,6 +110,20 @@ def run_dbt(
     if returncode != 0 and not failures:
         tail = "\n".join(output[-20:])
         failures.append(f"dbt {command} exited with code {returncode}:\n{tail}")
+    if engine == "spark" and writes:
+        import duckdb
+
+        try:
+            if returncode == 0:
+                spark_warehouse.copy_into_duckdb(
+                    spark_dir, warehouse, manifest_path=target / "manifest.json", progress=emit
+                )
+        except (OSError, ValueError, duckdb.Error) as error:
+            returncode = 1
+            failures.append(f"copying the Spark build's tables into {warehouse} failed: {error}")
+        finally:
+            # The Parquet is in the warehouse file now (or the build failed): the folder is not kept.
+            spark_warehouse.remove_spark_dir(spark_dir)
     return DbtResult(
         success=returncode == 0,
         returncode=returncode,

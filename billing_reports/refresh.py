@@ -31,6 +31,10 @@ and builds with the var ``billing_incremental``: only the new files are validate
 the ``base_`` models re-judge only the key groups the new rows touch (plus rows waiting for a
 parent); everything downstream is rebuilt from them. Otherwise, or with ``--full``, it builds
 from nothing. Both give the same warehouse; tests/refresh/test_refresh_incremental.py proves it.
+
+On Spark (``BILLING_ENGINE=spark``, docs/scale-out.md) step 3 builds in full on Spark, which writes
+Parquet, and copies its tables into the new file (``billing_reports.spark_warehouse``); every other
+step, and what readers see, is the same.
 """
 
 from __future__ import annotations
@@ -108,6 +112,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Great Expectations; record the quarantined files in ops.rejected_rows and the run in "
         "ops.refresh_runs; publish by atomic rename only if the build and its error tests passed, keeping "
         "the replaced file as <warehouse>.previous. Readers never see a half-built file. "
+        "BILLING_ENGINE=spark builds on Apache Spark (in full) and publishes a DuckDB file all the same. "
         "Exit codes: 0 published, 1 failed (nothing published), 2 usage error, 3 locked, 130 interrupted.",
     )
     refresh.add_argument("--raw-dir", help="landing folder (default: BILLING_RAW_DIR or data/raw)")
@@ -218,6 +223,10 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         raise UserError("--sample-rows must be 0 (every row) or more")
     if args.keep_reports < 1:
         raise UserError("--keep-reports must be 1 or more")
+    try:
+        settings.engine()
+    except settings.SettingsError as error:
+        raise UserError(str(error)) from None
     options = RefreshOptions(
         raw_dir=raw_dir,
         warehouse=warehouse,
@@ -753,6 +762,7 @@ def build_state(options: RefreshOptions) -> dict:
     digest = hashlib.sha256()
     for name in ("dbt-core", "dbt-duckdb", "duckdb"):
         digest.update(f"{name}=={importlib.metadata.version(name)}\n".encode())
+    digest.update(f"engine={settings.engine()}\n".encode())
     paths = [PROJECT_DIR / "dbt_project.yml", PROJECT_DIR / "profiles.yml"]
     for folder in ("models", "macros", "seeds", "tests/dbt"):
         paths.extend(sorted(path for path in (PROJECT_DIR / folder).rglob("*") if path.is_file()))
@@ -778,6 +788,8 @@ def plan_build(options: RefreshOptions) -> BuildPlan:
 
     if options.full:
         return BuildPlan("full", "asked for with --full")
+    if settings.engine() == "spark":
+        return BuildPlan("full", "builds on Spark are full builds")
     warehouse = options.warehouse
     if not warehouse.exists():
         return BuildPlan("full", "no published warehouse yet")

@@ -1,4 +1,4 @@
-"""Settings shared by every command: where the landing folder and the warehouse are (contract section 1)."""
+"""Settings shared by every command: the landing folder, the warehouse and the engine (contract section 1)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,13 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_RAW_DIR = "data/raw"
 DEFAULT_WAREHOUSE = "warehouse/billing.duckdb"
 DEFAULT_OUTBOUND_DIR = "warehouse/outbound"
+DEFAULT_ENGINE = "duckdb"
+#: The engines a build can run on; serving always reads a published DuckDB file.
+ENGINES = ("duckdb", "spark")
+
+
+class SettingsError(ValueError):
+    """A setting has a value the project cannot use (the message names the variable and the choices)."""
 
 
 def raw_dir() -> Path:
@@ -62,3 +69,20 @@ def support_email() -> str:
     Used for "submit a ticket" (a ``mailto:`` with subject and body) when no ``BILLING_SUPPORT_URL`` is set.
     """
     return os.environ.get("BILLING_SUPPORT_EMAIL", "").strip() or DEFAULT_SUPPORT_EMAIL
+
+
+def engine() -> str:
+    """The engine dbt builds on: env ``BILLING_ENGINE``, ``duckdb`` (default) or ``spark`` (docs/scale-out.md).
+
+    The one place the choice is read: ``dbt_runner`` passes it on to dbt (profiles.yml picks the
+    target from it) and a Spark build's tables are then copied into the DuckDB warehouse file.
+    """
+    value = os.environ.get("BILLING_ENGINE", "").strip().lower() or DEFAULT_ENGINE
+    if value not in ENGINES:
+        raise SettingsError(f"BILLING_ENGINE must be one of {', '.join(ENGINES)}, got {value!r}")
+    return value
+
+
+def spark_dir(warehouse: Path) -> Path:
+    """Where a Spark build of ``warehouse`` writes its Parquet tables: the folder ``<warehouse>.spark`` beside it."""
+    return warehouse.with_name(warehouse.name + ".spark")

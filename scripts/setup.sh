@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Create .venv (Python 3.11) and install the project with its dev extra. Idempotent.
+# Create .venv (Python 3.11) and install the project with its dev and spark extras. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3.11}"
@@ -13,6 +13,6 @@ fi
 if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
     echo "==> installing billing-reports and its dependencies"
     python -m pip install --quiet --upgrade pip
-    python -m pip install --quiet -e '.[dev]'
+    python -m pip install --quiet -e '.[dev,spark]'
     touch .venv/.installed
 fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test on a fresh machine: set up, lint (ruff, sqlfluff), then pytest (which runs dbt build,
-# dbt unit and data tests, the dashboard's AppTests and a real-browser test in Debian chromium).
+# dbt unit and data tests, the dashboard's AppTests, a real-browser test in Debian chromium, and the
+# Spark parity tests: the report tests and every public mart on BILLING_ENGINE=spark too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -10,6 +11,11 @@ if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then
     echo "==> installing Debian chromium for the browser test"
     (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null) \
         || echo "warning: could not install chromium" >&2
+fi
+if ! command -v java >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+    echo "==> installing Java 17 for the Spark parity tests (BILLING_ENGINE=spark)"
+    (apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null) \
+        || echo "warning: could not install Java; the tests marked spark will fail" >&2
 fi
 export GX_ANALYTICS_ENABLED=False DBT_SEND_ANONYMOUS_USAGE_STATS=false
 echo "==> ruff"

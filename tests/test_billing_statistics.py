@@ -5,6 +5,14 @@ See tests/fixtures/handmade.py for the story of each job.
 
 from datetime import date, datetime
 
+import pytest
+
+
+@pytest.fixture
+def query(query_on_each_engine):
+    """Every test here checks its hand-worked figures on the DuckDB build and on the Spark build."""
+    return query_on_each_engine
+
 
 def test_bills_by_local_completion_date_and_method(query):
     rows = query(

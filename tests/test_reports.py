@@ -7,6 +7,15 @@ comments say how.
 from datetime import date, datetime
 from decimal import Decimal
 
+import pytest
+
+
+@pytest.fixture
+def query(query_on_each_engine):
+    """Every test here checks its hand-worked figures on the DuckDB build and on the Spark build."""
+    return query_on_each_engine
+
+
 D = Decimal
 
 STEP_CODES = [

@@ -1,4 +1,8 @@
 {% macro billing_drop_touched_keys() %}
+    {{ return(adapter.dispatch('billing_drop_touched_keys', 'billing_reports')()) }}
+{% endmacro %}
+
+{% macro default__billing_drop_touched_keys() %}
     {% if execute and flags.WHICH in ['build', 'run'] %}
         {% set found = run_query(
             "select table_name from duckdb_tables() where database_name = current_database() "

@@ -1,5 +1,9 @@
 {#- True when this build lands only new files on top of the raw tables of a previous build. -#}
 {% macro billing_landing_incremental() %}
+    {{ return(adapter.dispatch('billing_landing_incremental', 'billing_reports')()) }}
+{% endmacro %}
+
+{% macro default__billing_landing_incremental() %}
     {%- set wanted = var('billing_incremental', false) -%}
     {%- if wanted is string -%}{%- set wanted = wanted | lower in ['true', '1', 'yes'] -%}{%- endif -%}
     {%- if not wanted or not execute -%}{{ return(false) }}{%- endif -%}

@@ -1,4 +1,8 @@
 {% macro billing_landing_setup_sql(incremental=false) %}
+    {{ return(adapter.dispatch('billing_landing_setup_sql', 'billing_reports')(incremental)) }}
+{% endmacro %}
+
+{% macro default__billing_landing_setup_sql(incremental=false) %}
     create schema if not exists raw;
     create or replace table raw._landing_runs (
         source_table varchar,

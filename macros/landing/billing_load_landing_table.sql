@@ -1,4 +1,8 @@
 {% macro billing_load_landing_table(raw_dir, node, incremental=false) %}
+    {{ return(adapter.dispatch('billing_load_landing_table', 'billing_reports')(raw_dir, node, incremental)) }}
+{% endmacro %}
+
+{% macro default__billing_load_landing_table(raw_dir, node, incremental=false) %}
     {% set table = node.name %}
     {% set columns = node.columns.keys() | list %}
     {% set create_sql %}

@@ -27,7 +27,7 @@ landing_rejects as (
         source_file,
         source_row,
         reason,
-        cast(null as varchar) as record_key,
+        cast(null as {{ dbt.type_string() }}) as record_key,
         case when source_row = 0 then 'file' else 'row' end as reject_level
     from {{ source('landing_audit', '_landing_rejects') }}
 
