@@ -168,7 +168,7 @@ distinct_rows as (
 
     select
         checked.*,
-        cast(null as {{ dbt.type_string() }}) as _fingerprint,
+        cast(null as {{ dbt.type_string() | lower }}) as _fingerprint,
         false as _is_exact_duplicate,
         false as _has_conflicting_key,
         false as _is_repeated
