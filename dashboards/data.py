@@ -114,8 +114,9 @@ def _bindable(value: Any) -> Any:
 
 def _connect(path: str) -> duckdb.DuckDBPyConnection:
     try:
-        # No replacement scans: a missing table is an error, never a Python object of the same name.
-        return duckdb.connect(path, read_only=True, config={"python_enable_replacements": False})
+        # Opened with the default configuration, so that other read-only connections to the file
+        # in this process (the Job Activity Report, notify, tests) are not refused while it is open.
+        return duckdb.connect(path, read_only=True)
     except duckdb.IOException as error:
         raise WarehouseUnavailable(f"The warehouse {path} cannot be opened read-only: {error}") from error
 
@@ -155,6 +156,8 @@ class _Readers:
             self._in_use += 1
             self._generation += 1
             cursor = self._connection.cursor()
+            # No replacement scans: a missing table is an error, never a Python object of the same name.
+            cursor.execute("set python_enable_replacements = false")
         try:
             yield cursor
         finally:

@@ -372,9 +372,11 @@ def test_find_a_document_by_its_number(page, server):
     page.get_by_role("textbox", name="Invoice (document) number").fill("INV-D23")
     page.keyboard.press("Enter")
     expect(page.get_by_text("1 document found")).to_be_visible(timeout=TIMEOUT_MS)
-    # The first "Download CSV" is the search result's: what the table shows, as CSV.
+    # The search result's "Download CSV" (Streamlit marks a keyed element with st-key-<key>): what
+    # the table shows, as CSV. Picked by its key, not its place: while the page reruns, the place
+    # the results take may still hold the previous run's jobs table.
     with page.expect_download() as download:
-        page.get_by_role("button", name="Download CSV").first.click()
+        page.locator(".st-key-jt_found_csv").get_by_role("button", name="Download CSV").click()
     assert download.value.suggested_filename == "document_search.csv"
     rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
     # D23 (conftest DOCUMENTS): J2 "Mid-March invoices", batch B3, by fax; its first attempt failed,

@@ -43,6 +43,7 @@ AS_OF = {"as_of": "2026-10-12T12:00:00Z"}
 RUN_RECORDS = {
     ("ops", "refresh_runs"),
     ("ops", "quarantined_files"),
+    ("ops", "volume_checks"),  # the run's own volume checks (run_id), compared with recent runs
     ("raw", "_landing_files"),
     ("raw", "_landing_runs"),
     ("raw", "_landing_signatures"),
