@@ -64,7 +64,15 @@ page = st.navigation(
 )
 if not scope.is_signed_in:
     st.stop()
-auth.sidebar(scope)
+client_name = client_zone = None
+if scope.role == "client" and not scope.demo:
+    try:  # the user's own client only: data.clients() is scoped to it
+        own = data.clients().head(1)
+    except (data.WarehouseMissing, data.WarehouseUnavailable):
+        own = None
+    if own is not None and not own.empty:
+        client_name, client_zone = own.iloc[0]["client_name"], own.iloc[0]["timezone"]
+auth.sidebar(scope, client_name=client_name, timezone=client_zone)
 try:
     page.run()
 except data.WarehouseMissing as error:

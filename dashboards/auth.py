@@ -40,6 +40,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import streamlit as st
 from streamlit.runtime import Runtime
@@ -125,14 +126,15 @@ class Scope:
             return self.branches if asked is None else tuple(value for value in asked if value in self.branches)
         return ()
 
-    def describe(self) -> str:
+    def describe(self, client_name: str | None = None) -> str:
+        """Whom the user acts for; ``client_name``: the client's name to show instead of its id."""
         if self.demo:
             return "every client (sign-in is off)"
         if self.role == "ops":
             return "operations: every client"
         if self.role == "client":
             branches = f", branches {', '.join(self.branches)}" if self.branches else ""
-            return f"client {self.client_id}{branches}"
+            return f"client {client_name or self.client_id}{branches}"
         return "not signed in"
 
 
@@ -644,8 +646,12 @@ def _submit() -> None:
         st.session_state[MESSAGE_KEY] = problem
 
 
-def sidebar(scope: Scope) -> None:
-    """Who is signed in, until when, and the sign-out button."""
+def sidebar(scope: Scope, client_name: str | None = None, timezone: str | None = None) -> None:
+    """Who is signed in, until when, and the sign-out button.
+
+    A client user sees their client's name (``client_name``) and the session's end in their
+    client's zone (``timezone``, with its abbreviation); operations users see UTC.
+    """
     with st.sidebar:
         if scope.demo:
             st.warning(
@@ -654,8 +660,10 @@ def sidebar(scope: Scope) -> None:
                 icon=":material/lock_open:",
             )
             return
-        st.caption(f"Signed in as `{scope.username}` · {scope.describe()}")
+        st.caption(f"Signed in as `{scope.username}` · {scope.describe(client_name)}")
         if scope.signed_in_at is not None:
             ends = datetime.fromtimestamp(scope.signed_in_at + session_seconds(), tz=UTC)
-            st.caption(f"Session ends {ends:%Y-%m-%d %H:%M} UTC.")
+            if timezone:
+                ends = ends.astimezone(ZoneInfo(timezone))
+            st.caption(f"Session ends {ends:%Y-%m-%d %H:%M} {ends.tzname()}.")
         st.button("Sign out", key="auth_sign_out", on_click=sign_out, icon=":material/logout:")

@@ -120,6 +120,11 @@ def test_a_client_user_sees_their_clients_name_and_no_client_picker(open_page):
     app = open_page("rule_change_audit", user=ACME_USER)
     assert set(table(app, "Authorized")["Client"]) == {"Acme Utilities"}
     assert "ACME" not in set(table(app, "Authorized")["Client"])
+    # The sidebar names the client too, and gives the session's end in its zone (New York: EST
+    # or EDT by the date of the test run), not in UTC.
+    sidebar = "\n".join(caption.value for caption in app.sidebar.caption)
+    assert f"Signed in as `{ACME_USER}` · client Acme Utilities" in sidebar
+    assert re.search(r"Session ends \d{4}-\d{2}-\d{2} \d{2}:\d{2} E[SD]T\.", sidebar), sidebar
 
 
 # ----------------------------------------------------------------------------------------------
