@@ -198,7 +198,7 @@ final as (
             status_label,
             '(Date)',
             coalesce(
-                cast(step_status_date as varchar),
+                cast(step_status_date as string),
                 case when is_not_applicable then '(no date)' else '(date not set yet)' end
             )
         ) as step_title,
