@@ -54,6 +54,21 @@ def progress(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
+def non_negative_number(unit: str):
+    """An argparse type for a number of ``unit`` (seconds, hours, ...) that is 0 or more."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(f"expected a number of {unit}, got {text!r}") from error
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"expected 0 {unit} or more, got {text}")
+        return value
+
+    return parse
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text.replace("_", ""))

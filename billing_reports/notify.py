@@ -64,7 +64,7 @@ from pathlib import Path
 from typing import Any
 
 from billing_reports import fileio, settings
-from billing_reports.cli import EXIT_FAILED, EXIT_LOCKED, EXIT_OK, UserError, progress
+from billing_reports.cli import EXIT_FAILED, EXIT_LOCKED, EXIT_OK, UserError, non_negative_number, progress
 
 KINDS = ("job_activity", "overdue_file", "approval_reminder", "approval_decision")
 KIND_PREFIXES = {
@@ -1235,14 +1235,7 @@ def _dry_run(
 # --------------------------------------------------------------------------------------------
 
 
-def _hours(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"expected a number of hours, got {text!r}") from error
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 hours or more, got {text}")
-    return value
+_hours = non_negative_number("hours")
 
 
 def _attempts(text: str) -> int:

@@ -60,6 +60,7 @@ from billing_reports.cli import (
     EXIT_OK,
     UserError,
     add_dbt_vars_option,
+    non_negative_number,
 )
 from billing_reports.sql import sql_string
 from billing_reports.validate import DEFAULT_SAMPLE_ROWS
@@ -194,14 +195,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     rollback.set_defaults(func=cmd_rollback)
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from error
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 seconds or more, got {text}")
-    return value
+_seconds = non_negative_number("seconds")
 
 
 def _positive_seconds(text: str) -> float:
