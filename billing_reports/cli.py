@@ -226,4 +226,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m billing_reports.cli` runs this file as __main__, a second copy of the module: the
+    # commands raise billing_reports.cli.UserError, which only the imported module's main() catches.
+    from billing_reports.cli import main as _main
+
+    sys.exit(_main())
