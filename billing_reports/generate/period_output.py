@@ -195,7 +195,9 @@ class PeriodOutput:
                 ).fetchone()
                 rows += int(res[0]) if res else 0
                 nbytes += path.stat().st_size
-            keys = self.scalar(f"SELECT count(DISTINCT sk) FROM {src}")
+            # A grouped count, not count(DISTINCT): its hash table spills to disk (100M documents
+            # need more than the scratch connection's memory limit).
+            keys = self.scalar(f"SELECT count(*) FROM (SELECT sk FROM {src} GROUP BY sk)")
             if t in self.MATERIALIZE:
                 self.drop(f"o_{t}")
             self.drop(*self.DROP_AFTER.get(t, []))
