@@ -197,6 +197,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         results["sizes"].append(
             bench_size(size, out, args.runs, args.query_runs, incremental=not args.no_incremental, watch=watch)
         )
+    results["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    results["machine"]["load_average_end"] = _load_average()
     json_path = Path(args.json) if args.json else out / "bench.json"
     # The JSON holds this call only; the report merges it with --merge's calls.
     json_path.write_text(json.dumps(results, indent=2, default=str))
@@ -216,12 +218,21 @@ def machine_facts() -> dict:
         "duckdb": duckdb.__version__,
         "platform": platform.platform(),
     }
+    facts["load_average_start"] = _load_average()
     try:
         meminfo = Path("/proc/meminfo").read_text().splitlines()[0]
         facts["memory_gib"] = round(int(meminfo.split()[1]) / 1024 / 1024, 1)
     except (OSError, IndexError, ValueError):
         pass
     return facts
+
+
+def _load_average() -> list[float] | None:
+    """The 1, 5 and 15 minute load averages: how busy the (shared) machine was."""
+    try:
+        return [round(value, 1) for value in os.getloadavg()]
+    except OSError:
+        return None
 
 
 def bench_size(

@@ -33,7 +33,7 @@ STAGE_LABELS = {
 }
 
 METHOD = """\
-What is measured, per size (`billing_reports/bench.py`):
+Per size (`billing_reports/bench.py`):
 
 - the **scan floor**: DuckDB reading every landing file once into tables (all columns as text, in
   a fresh database): the least any refresh must do;
@@ -44,7 +44,8 @@ What is measured, per size (`billing_reports/bench.py`):
   it, and "× floor" is the median of the pairs' ratios: the machine's speed drifts over minutes;
 - **peak memory**, two ways: the largest single process (`ru_maxrss` of the refresh's children)
   and the whole process tree (the RSS of the refresh and all its descendants summed, sampled from
-  `/proc` every 0.5 s; pages shared between processes are counted once per process);
+  `/proc` every 0.5 s; pages shared between processes are counted once per process, and a peak
+  shorter than the sampling period can be missed, so the tree can read below the largest process);
 - the **refresh after one more day**, the scheduled case: on a hard-linked copy of the landing
   folder one full refresh publishes it (not counted), then `--runs` times the generator writes one
   more extract day (`extend_one_day`) and `billing-reports refresh` runs on the published warehouse;
@@ -279,17 +280,24 @@ def render_table(results: dict | list[dict]) -> str:
 
 def _machines(calls: list[dict]) -> list[str]:
     lines = [
-        "| call | started (UTC) | CPUs | memory GiB | Python | DuckDB | platform |",
-        "|---:|---|---:|---:|---|---|---|",
+        "| call | started (UTC) | finished (UTC) | load average at start / end (1, 5, 15 min) | CPUs | memory GiB "
+        "| Python | DuckDB | platform |",
+        "|---:|---|---|---|---:|---:|---|---|---|",
     ]
     for number, call in enumerate(calls, 1):
         machine = call.get("machine", {})
         lines.append(
-            f"| {number} | {call.get('started_at', '?')} | {machine.get('cpus', '?')} | "
+            f"| {number} | {call.get('started_at', '?')} | {call.get('finished_at', '?')} | "
+            f"{_loads(machine.get('load_average_start'))} / {_loads(machine.get('load_average_end'))} | "
+            f"{machine.get('cpus', '?')} | "
             f"{machine.get('memory_gib', '?')} | {machine.get('python', '?')} | {machine.get('duckdb', '?')} | "
             f"{machine.get('platform', '?')} |"
         )
     return lines
+
+
+def _loads(values: list[float] | None) -> str:
+    return "?" if not values else ", ".join(f"{value:g}" for value in values)
 
 
 def _commands(calls: list[dict], sizes: list[tuple[dict, dict]]) -> list[str]:

@@ -284,7 +284,10 @@ def one_day(
                 and (not new_jobs or new_jobs & _jobs_around(data, day))
             ):
                 dashboard = time.perf_counter()
-            if dashboard is not None and lines.first(_PUBLISHED, after=t0) is not None:
+            finished = lines.first(_PUBLISHED, after=t0)
+            # Done when the dashboard has the day and the refresh (with notify) has returned; or when the
+            # refresh failed, or published something the dashboard still does not show 30 s later.
+            if finished is not None and (dashboard is not None or published is None or now - finished > 30):
                 break
             time.sleep(0.1 if published is None else 0.25)
         done = lines.first(_PUBLISHED, after=t0)

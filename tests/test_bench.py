@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+from billing_reports.settings import PROJECT_DIR
+
 
 def test_bench_writes_report_and_json_at_small_size(tmp_path):
     report = tmp_path / "BENCHMARKS.md"
@@ -26,6 +28,11 @@ def test_bench_writes_report_and_json_at_small_size(tmp_path):
             str(report),
             "--json",
             str(results),
+            # The watch latency with a short poll, so that the test does not wait on the production 30 s.
+            "--watch-interval",
+            "2",
+            "--watch-settle",
+            "1",
         ],
         capture_output=True,
         text=True,
@@ -49,8 +56,40 @@ def test_bench_writes_report_and_json_at_small_size(tmp_path):
     assert "copy the published file forward (incremental)" in size["incremental_stages"]
     pages = size["dashboard_queries"]
     assert "Billing statistics" in pages and all("error" not in timing for timing in pages.values()), pages
+    assert size["peak_tree_rss_mib"] > 0 and len(size["peak_tree_rss_mib_runs"]) == 1
+
+    # The watch latency: one more day landed under `refresh --watch --notify`, seen by the dashboard.
+    watch = size["watch"]
+    assert watch["ok"] is True and watch["stopped_cleanly"] is True, watch
+    assert (watch["interval_seconds"], watch["settle_seconds"]) == (2.0, 1.0)
+    (day,) = watch["runs"]
+    assert day["new_files"] > 0 and day["stop"] == day["stop"] | {"exit_code": 0, "forced": False, "processes_left": 0}
+    # In the order things happen: the watcher starts its refresh, publishes, the dashboard shows the day,
+    # and the refresh (with notify) returns; every e-mail arrives before it returns.
+    assert 0 < day["refresh_started_seconds"] < day["published_seconds"] <= day["dashboard_seconds"]
+    assert day["published_seconds"] < day["refresh_done_seconds"]
+    if day["emails"]:
+        assert day["last_email_seconds"] <= day["refresh_done_seconds"]
+    assert watch["dashboard_seconds"] == day["dashboard_seconds"]  # the median of one day
+
     text = report.read_text()
-    assert "| 20,000 |" in text and "Dashboard queries" in text
+    for section in (
+        "## Machine",
+        "## Commands",
+        "## Results",
+        "## Against the targets",
+        "## Full refresh against the scan floor, run by run",
+        "## Refresh after one more day",
+        "## By stage",
+        "## Dashboard queries",
+        "## Watch latency",
+        "## Notes",
+    ):
+        assert f"\n{section}" in text, section
+    assert "| 20,000 |" in text and "--watch-interval 2" in text
+    # The notes file (docs/benchmarks-notes.md) is included verbatim.
+    notes = (PROJECT_DIR / "docs" / "benchmarks-notes.md").read_text()
+    assert text.rstrip().endswith(notes.strip())
 
 
 def test_bench_measures_the_document_lookup_on_an_existing_warehouse(handmade_warehouse):
