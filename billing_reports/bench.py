@@ -8,9 +8,18 @@ never fails on a slow machine. For each size it
    database (the least any refresh must do);
 3. measures a **full refresh** (``billing-reports refresh`` into a scratch warehouse, in a child
    process) with its stages: validation, landing (dbt's on-run-start), models, tests, publish,
-   from the refresh log and dbt's ``run_results.json``; and the peak RSS of the whole process tree;
+   from the refresh log; and its peak memory, two ways: the largest process (``ru_maxrss``) and the
+   whole process tree (RSS summed over the refresh and its descendants, sampled from /proc);
 4. measures **every dashboard query** (the functions of ``dashboards/data.py`` that the pages call,
-   uncached) against the refreshed warehouse.
+   uncached) against the refreshed warehouse;
+5. unless ``--no-incremental``, measures the **refresh after one more day** (the generator's
+   ``extend_one_day`` on a copy of the folder, then ``refresh`` on the published warehouse) and,
+   unless ``--no-watch``, the **watch latency** on the same warehouse (``bench_watch``): from files
+   landing under ``refresh --watch --notify`` to the dashboard and the e-mails.
+
+The report (``bench_report``) is rendered from the JSON of this call and of any earlier ones
+(``--merge``, ``--report-from``), with the targets judged from the figures and the hand-written
+``docs/benchmarks-notes.md`` at its end.
 
 Every figure is the median of ``--runs`` runs; each full refresh is paired with a scan floor
 measured just before it, and the ratio is the median of the pairs' ratios, because the machines
@@ -41,10 +50,13 @@ DEFAULT_SIZES = "1000000,10000000"
 def register(subparsers: argparse._SubParsersAction) -> None:
     bench = subparsers.add_parser(
         "bench",
-        help="benchmark: scan floor, full refresh by stage, dashboard queries, peak memory",
+        help="benchmark: scan floor, full refresh by stage, peak memory, refresh after one more day, "
+        "dashboard queries, watch latency",
         description="Generate data once per size (cached), then measure the scan floor, a full refresh "
-        "(validate + build + tests + publish) with its stages, every dashboard query and peak RSS. "
-        "Writes BENCHMARKS.md and a JSON file. Figures are medians of --runs runs.",
+        "(validate + build + tests + publish) with its stages and peak memory, every dashboard query, the "
+        "refresh after one more day and the latency from files landing to the dashboard and the e-mails "
+        "under `refresh --watch --notify`. Writes BENCHMARKS.md (targets judged from the figures, "
+        "docs/benchmarks-notes.md included) and a JSON file. Figures are medians of --runs runs.",
     )
     bench.add_argument(
         "--documents",
@@ -62,7 +74,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--no-incremental",
         action="store_true",
         help="skip the refresh after one more day (it needs a second full refresh to set up; for a one-off "
-        "run of a very large size, where the full refresh and its peak memory are what is asked)",
+        "run of a very large size, where the full refresh and its peak memory are what is asked); skips the "
+        "watch latency too, which is measured on that refresh's warehouse",
     )
     bench.add_argument(
         "--no-watch",
@@ -180,6 +193,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return EXIT_OK
     earlier = load_calls(_json_paths(args.merge))
     sizes = parse_sizes(args.documents)
+    watch = None
+    if not (args.no_watch or args.no_incremental):
+        watch = {"interval": args.watch_interval, "settle": args.watch_settle}
+        try:
+            import aiosmtpd  # noqa: F401 - the watch latency's SMTP server
+        except ImportError:
+            raise UserError(
+                "the watch latency needs aiosmtpd for its SMTP server (pip install -e '.[dev]'); or use --no-watch"
+            ) from None
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     results = {
@@ -189,9 +211,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
         "runs": args.runs,
         "sizes": [],
     }
-    watch = (
-        None if args.no_watch or args.no_incremental else {"interval": args.watch_interval, "settle": args.watch_settle}
-    )
     for size in sizes:
         progress(f"== {size:,} documents")
         results["sizes"].append(
