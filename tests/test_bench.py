@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from billing_reports.settings import PROJECT_DIR
 
@@ -302,3 +303,27 @@ def test_report_from_a_file_that_is_not_bench_json(tmp_path, capsys):
     assert main(["bench", "--report-from", str(tmp_path / "x.json"), "--report", str(tmp_path / "B.md")]) == EXIT_USAGE
     error = capsys.readouterr().err
     assert "x.json" in error and "not the JSON of `billing-reports bench`" in error and "Traceback" not in error
+
+
+def test_tree_rss_sums_a_process_and_its_descendants():
+    from billing_reports.bench import tree_rss_kib
+
+    # A parent holding 100 MiB of written bytes starts a child holding 60 MiB; both wait on stdin.
+    child = "import sys; held = b'c' * (60 << 20); print('ready', flush=True); sys.stdin.read()"
+    parent = (
+        "import subprocess, sys; held = b'p' * (100 << 20); "
+        f"child = subprocess.Popen([sys.executable, '-c', {child!r}], stdin=sys.stdin, stdout=sys.stdout); "
+        "child.wait()"
+    )
+    process = subprocess.Popen([sys.executable, "-c", parent], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().strip() == "ready"
+        status = Path(f"/proc/{process.pid}/status").read_text().splitlines()
+        own = int(next(line for line in status if line.startswith("VmRSS:")).split()[1])
+        tree = tree_rss_kib(process.pid)
+        # The parent alone holds its 100 MiB; the tree adds the child's 60 MiB (plus two interpreters).
+        assert own >= 100 << 10
+        assert tree >= own + (60 << 10)
+    finally:
+        process.stdin.close()
+        process.wait(timeout=30)
