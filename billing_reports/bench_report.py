@@ -448,7 +448,8 @@ def _watch(sizes: list[tuple[dict, dict]]) -> list[str]:
             stop = run.get("stop") or {}
             lines.append(
                 f"- {size['documents']:,}, day {run.get('day')} ({run.get('new_files')} files, {run.get('new_jobs')} "
-                f"new jobs): refresh starts {_s(run.get('refresh_started_seconds'))} s, dashboard "
+                f"new jobs): noticed {_s(run.get('noticed_seconds'))} s, refresh starts "
+                f"{_s(run.get('refresh_started_seconds'))} s, published {_s(run.get('published_seconds'))} s, dashboard "
                 f"{_s(run.get('dashboard_seconds'))} s, e-mails {kinds or 'none'} (last "
                 f"{_s(run.get('last_email_seconds'))} s); watcher exit code {stop.get('exit_code')}, stopped in "
                 f"{_s(stop.get('stop_seconds'))} s, {stop.get('processes_left', '?')} process(es) left"

@@ -274,6 +274,8 @@ def one_day(
         published = dashboard = None
         deadline = t0 + timeout
         while time.perf_counter() < deadline and process.poll() is None:
+            # The refresh's last line first: it comes after the publish, so the checks below see that.
+            finished = lines.first(_PUBLISHED, after=t0)
             now = time.perf_counter()
             if published is None and _inode(warehouse) not in (None, inode):
                 published = now
@@ -284,7 +286,6 @@ def one_day(
                 and (not new_jobs or new_jobs & _jobs_around(data, day))
             ):
                 dashboard = time.perf_counter()
-            finished = lines.first(_PUBLISHED, after=t0)
             # Done when the dashboard has the day and the refresh (with notify) has returned; or when the
             # refresh failed, or published something the dashboard still does not show 30 s later.
             if finished is not None and (dashboard is not None or published is None or now - finished > 30):
@@ -299,6 +300,7 @@ def one_day(
         outcome_line = next((line for moment, line in lines.lines if moment >= t0 and _PUBLISHED.search(line)), "")
         result |= {
             "ok": bool(done) and "published" in outcome_line and dashboard is not None,
+            "noticed_seconds": _since(t0, lines.first("landing folder changed", after=t0)),
             "refresh_started_seconds": _since(t0, refreshed),
             "published_seconds": _since(t0, published),
             "dashboard_seconds": _since(t0, dashboard),
