@@ -8,9 +8,18 @@ never fails on a slow machine. For each size it
    database (the least any refresh must do);
 3. measures a **full refresh** (``billing-reports refresh`` into a scratch warehouse, in a child
    process) with its stages: validation, landing (dbt's on-run-start), models, tests, publish,
-   from the refresh log and dbt's ``run_results.json``; and the peak RSS of the whole process tree;
+   from the refresh log; and its peak memory, two ways: the largest process (``ru_maxrss``) and the
+   whole process tree (RSS summed over the refresh and its descendants, sampled from /proc);
 4. measures **every dashboard query** (the functions of ``dashboards/data.py`` that the pages call,
-   uncached) against the refreshed warehouse.
+   uncached) against the refreshed warehouse;
+5. unless ``--no-incremental``, measures the **refresh after one more day** (the generator's
+   ``extend_one_day`` on a copy of the folder, then ``refresh`` on the published warehouse) and,
+   unless ``--no-watch``, the **watch latency** on the same warehouse (``bench_watch``): from files
+   landing under ``refresh --watch --notify`` to the dashboard and the e-mails.
+
+The report (``bench_report``) is rendered from the JSON of this call and of any earlier ones
+(``--merge``, ``--report-from``), with the targets judged from the figures and the hand-written
+``docs/benchmarks-notes.md`` at its end.
 
 Every figure is the median of ``--runs`` runs; each full refresh is paired with a scan floor
 measured just before it, and the ratio is the median of the pairs' ratios, because the machines
@@ -26,10 +35,13 @@ import platform
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
-from billing_reports.cli import EXIT_OK, UserError, progress
+from billing_reports.bench_report import load_calls, read_notes, render_markdown, render_table
+from billing_reports.bench_watch import DEFAULT_WATCH_INTERVAL, DEFAULT_WATCH_SETTLE
+from billing_reports.cli import EXIT_OK, UserError, non_negative_number, progress
 from billing_reports.settings import PROJECT_DIR
 
 DEFAULT_SIZES = "1000000,10000000"
@@ -38,10 +50,13 @@ DEFAULT_SIZES = "1000000,10000000"
 def register(subparsers: argparse._SubParsersAction) -> None:
     bench = subparsers.add_parser(
         "bench",
-        help="benchmark: scan floor, full refresh by stage, dashboard queries, peak memory",
+        help="benchmark: scan floor, full refresh by stage, peak memory, refresh after one more day, "
+        "dashboard queries, watch latency",
         description="Generate data once per size (cached), then measure the scan floor, a full refresh "
-        "(validate + build + tests + publish) with its stages, every dashboard query and peak RSS. "
-        "Writes BENCHMARKS.md and a JSON file. Figures are medians of --runs runs.",
+        "(validate + build + tests + publish) with its stages and peak memory, every dashboard query, the "
+        "refresh after one more day and the latency from files landing to the dashboard and the e-mails "
+        "under `refresh --watch --notify`. Writes BENCHMARKS.md (targets judged from the figures, "
+        "docs/benchmarks-notes.md included) and a JSON file. Figures are medians of --runs runs.",
     )
     bench.add_argument(
         "--documents",
@@ -59,7 +74,49 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--no-incremental",
         action="store_true",
         help="skip the refresh after one more day (it needs a second full refresh to set up; for a one-off "
-        "run of a very large size, where the full refresh and its peak memory are what is asked)",
+        "run of a very large size, where the full refresh and its peak memory are what is asked); skips the "
+        "watch latency too, which is measured on that refresh's warehouse",
+    )
+    bench.add_argument(
+        "--no-watch",
+        action="store_true",
+        help="skip the watch latency (files landing under `refresh --watch --notify` until the dashboard and "
+        "the e-mails have them); it is measured by default after the refresh after one more day, on its "
+        "warehouse, for --runs more days",
+    )
+    bench.add_argument(
+        "--watch-interval",
+        type=_positive_seconds,
+        default=DEFAULT_WATCH_INTERVAL,
+        metavar="SECONDS",
+        help=f"the watcher's --interval for the watch latency (default {DEFAULT_WATCH_INTERVAL:g}, as in production)",
+    )
+    bench.add_argument(
+        "--watch-settle",
+        type=non_negative_number("seconds"),
+        default=DEFAULT_WATCH_SETTLE,
+        metavar="SECONDS",
+        help=f"the watcher's --settle for the watch latency (default {DEFAULT_WATCH_SETTLE:g}, as in production)",
+    )
+    bench.add_argument(
+        "--merge",
+        default=None,
+        metavar="JSON[,JSON]",
+        help="also put these earlier calls' results (JSON files written by bench) in the report; a size "
+        "measured again is taken from the latest call",
+    )
+    bench.add_argument(
+        "--report-from",
+        default=None,
+        metavar="JSON[,JSON]",
+        help="measure nothing: write --report from these JSON files of earlier calls (e.g. a 1M/10M call and "
+        "a 100M call with --no-incremental), keeping each call's command and date; with --json, also "
+        "write the merged JSON",
+    )
+    bench.add_argument(
+        "--notes",
+        default=None,
+        help="hand-written notes included verbatim at the end of the report (default docs/benchmarks-notes.md)",
     )
     bench.add_argument(
         "--warehouse",
@@ -74,6 +131,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "text, case-insensitive; e.g. 'find a document'); default every page",
     )
     bench.set_defaults(func=cmd_bench)
+
+
+def _positive_seconds(text: str) -> float:
+    value = non_negative_number("seconds")(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected more than 0 seconds, got {text}")
+    return value
+
+
+def _json_paths(text: str | None) -> list[Path]:
+    return [Path(part.strip()) for part in (text or "").split(",") if part.strip()]
 
 
 def parse_sizes(text: str) -> list[int]:
@@ -112,7 +180,28 @@ def cmd_queries_only(warehouse: Path, pages: str | None, runs: int) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.warehouse:
         return cmd_queries_only(Path(args.warehouse), args.pages, args.query_runs)
+    notes_path = Path(args.notes) if args.notes else None
+    if notes_path is not None and not notes_path.is_file():
+        raise UserError(f"--notes: {notes_path} does not exist")
+    if args.report_from:
+        calls = load_calls(_json_paths(args.report_from))
+        Path(args.report).write_text(render_markdown(calls, read_notes(notes_path)))
+        if args.json:
+            Path(args.json).write_text(json.dumps({"runs": calls}, indent=2, default=str))
+        progress(f"wrote {args.report} from {len(calls)} call(s)" + (f" and {args.json}" if args.json else ""))
+        print(render_table(calls))
+        return EXIT_OK
+    earlier = load_calls(_json_paths(args.merge))
     sizes = parse_sizes(args.documents)
+    watch = None
+    if not (args.no_watch or args.no_incremental):
+        watch = {"interval": args.watch_interval, "settle": args.watch_settle}
+        try:
+            import aiosmtpd  # noqa: F401 - the watch latency's SMTP server
+        except ImportError:
+            raise UserError(
+                "the watch latency needs aiosmtpd for its SMTP server (pip install -e '.[dev]'); or use --no-watch"
+            ) from None
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     results = {
@@ -124,13 +213,18 @@ def cmd_bench(args: argparse.Namespace) -> int:
     }
     for size in sizes:
         progress(f"== {size:,} documents")
-        results["sizes"].append(bench_size(size, out, args.runs, args.query_runs, incremental=not args.no_incremental))
+        results["sizes"].append(
+            bench_size(size, out, args.runs, args.query_runs, incremental=not args.no_incremental, watch=watch)
+        )
+    results["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    results["machine"]["load_average_end"] = _load_average()
     json_path = Path(args.json) if args.json else out / "bench.json"
+    # The JSON holds this call only; the report merges it with --merge's calls.
     json_path.write_text(json.dumps(results, indent=2, default=str))
     report = Path(args.report)
-    report.write_text(render_markdown(results))
+    report.write_text(render_markdown([*earlier, results], read_notes(notes_path)))
     progress(f"wrote {report} and {json_path}")
-    print(render_table(results))
+    print(render_table([*earlier, results]))
     return EXIT_OK
 
 
@@ -143,6 +237,7 @@ def machine_facts() -> dict:
         "duckdb": duckdb.__version__,
         "platform": platform.platform(),
     }
+    facts["load_average_start"] = _load_average()
     try:
         meminfo = Path("/proc/meminfo").read_text().splitlines()[0]
         facts["memory_gib"] = round(int(meminfo.split()[1]) / 1024 / 1024, 1)
@@ -151,7 +246,19 @@ def machine_facts() -> dict:
     return facts
 
 
-def bench_size(size: int, out: Path, runs: int, query_runs: int, *, incremental: bool = True) -> dict:
+def _load_average() -> list[float] | None:
+    """The 1, 5 and 15 minute load averages: how busy the (shared) machine was."""
+    try:
+        return [round(value, 1) for value in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def bench_size(
+    size: int, out: Path, runs: int, query_runs: int, *, incremental: bool = True, watch: dict | None = None
+) -> dict:
+    """Every measure of one size. ``watch`` (interval and settle seconds) adds the watch latency, measured
+    on the warehouse of the refresh after one more day; it needs ``incremental``."""
     from billing_reports.generate import generate
 
     raw = out / "data" / f"{size}"
@@ -195,21 +302,32 @@ def bench_size(size: int, out: Path, runs: int, query_runs: int, *, incremental:
         "ratio_to_floor_runs": ratios,
         "stages": stages,
         "peak_rss_mib": max(r["peak_rss_mib"] for r in refreshes),
+        "peak_rss_mib_runs": [r["peak_rss_mib"] for r in refreshes],
+        "peak_tree_rss_mib": max(r["peak_tree_rss_mib"] for r in refreshes),
+        "peak_tree_rss_mib_runs": [r["peak_tree_rss_mib"] for r in refreshes],
         "seconds_per_million": refresh_seconds / (size / 1_000_000),
         "dashboard_queries": queries,
     }
     if not incremental:
         return measured
     day = refresh_after_one_more_day(
-        raw, out / "scratch" / f"extended-{size}", out / "scratch" / f"incremental-{size}" / "billing.duckdb", runs
+        raw,
+        out / "scratch" / f"extended-{size}",
+        out / "scratch" / f"incremental-{size}" / "billing.duckdb",
+        runs,
+        watch=watch,
     )
     progress(
         f"refresh after one more day: median {day['seconds']:.1f}s of "
         f"{[round(x, 1) for x in day['runs']]} ({day['modes']})"
     )
+    if watch is not None:
+        measured["watch"] = day["watch"]
     return measured | {
         "incremental_refresh_seconds": day["seconds"],
         "incremental_refresh_runs": day["runs"],
+        "incremental_peak_rss_mib": day["peak_rss_mib"],
+        "incremental_peak_tree_rss_mib": day["peak_tree_rss_mib"],
         "incremental_ratio_to_full": day["seconds"] / refresh_seconds if refresh_seconds else None,
         "incremental_ok": day["ok"],
         "incremental_modes": day["modes"],
@@ -231,12 +349,16 @@ def _median_stages(refreshes: list[dict]) -> dict:
     }
 
 
-def refresh_after_one_more_day(raw: Path, extended: Path, warehouse: Path, days: int = 1) -> dict:
+def refresh_after_one_more_day(
+    raw: Path, extended: Path, warehouse: Path, days: int = 1, *, watch: dict | None = None
+) -> dict:
     """The scheduled case: one more extract day lands, and ``refresh`` runs on the published warehouse.
 
     On a hard-linked copy of the landing folder (the generator only adds files): one full refresh
     publishes the folder as it is (not measured here), then ``days`` times one more extract day is
     written and refreshed onto the published file. Returns the median seconds and each day's figures.
+    With ``watch`` ({"interval", "settle"} seconds), ``days`` more days then land under
+    ``refresh --watch`` on the same folder and warehouse (``bench_watch.watch_latency``).
     """
     import shutil
 
@@ -254,10 +376,35 @@ def refresh_after_one_more_day(raw: Path, extended: Path, warehouse: Path, days:
         summary = extend_one_day(extended)
         new_files.append(len(set(extended.rglob("*.csv*")) - before))
         measured.append(full_refresh(extended, warehouse, summary.get("as_of"), keep_published=True))
+    latency = None
+    if watch is not None and measured and all(run["ok"] for run in measured):
+        from billing_reports.bench_watch import watch_latency
+
+        latency = watch_latency(
+            extended,
+            warehouse,
+            extended.parent / f"{extended.name}-staging",
+            days,
+            interval=watch["interval"],
+            settle=watch["settle"],
+        )
     shutil.rmtree(extended, ignore_errors=True)
     if not measured:
-        return {"ok": False, "seconds": float("nan"), "runs": [], "modes": [], "stages": {}, "new_files": 0}
+        return {
+            "ok": False,
+            "seconds": float("nan"),
+            "runs": [],
+            "modes": [],
+            "stages": {},
+            "new_files": 0,
+            "peak_rss_mib": None,
+            "peak_tree_rss_mib": None,
+            "watch": None,
+        }
     return {
+        "watch": latency,
+        "peak_rss_mib": max(run["peak_rss_mib"] for run in measured),
+        "peak_tree_rss_mib": max(run["peak_tree_rss_mib"] for run in measured),
         "ok": all(run["ok"] for run in measured),
         "seconds": statistics.median(run["seconds"] for run in measured),
         "runs": [run["seconds"] for run in measured],
@@ -297,8 +444,59 @@ print(json.dumps({"code": code, "seconds": seconds,
 """
 
 
+class TreeRss(threading.Thread):
+    """Samples the summed RSS of a process and all its descendants from /proc every ``every`` seconds.
+
+    ``ru_maxrss`` gives the largest single process only; a refresh is a tree (the refresh, dbt, GX
+    and DuckDB's threads in them), whose total is what the machine must hold. The sum counts pages
+    shared between processes once per process, so it is an upper bound of the tree's footprint.
+    """
+
+    def __init__(self, root: int, every: float = 0.5) -> None:
+        super().__init__(daemon=True)
+        self.root, self.every = root, every
+        self.peak_kib = 0
+        self.finished = threading.Event()
+
+    def run(self) -> None:
+        while not self.finished.wait(self.every):
+            self.peak_kib = max(self.peak_kib, tree_rss_kib(self.root))
+
+    def stop(self) -> float:
+        """Stop sampling; the peak in MiB."""
+        self.finished.set()
+        self.join(timeout=5)
+        return self.peak_kib / 1024
+
+
+def tree_rss_kib(root: int) -> int:
+    """The summed resident memory (KiB) of ``root`` and its descendants, read from /proc."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    page_kib = os.sysconf("SC_PAGE_SIZE") // 1024
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as handle:
+                text = handle.read()
+        except OSError:
+            continue
+        fields = text[text.rfind(")") + 2 :].split()  # from the state (field 3) on: ppid is 4, rss 24
+        parents[int(entry.name)] = int(fields[1])
+        rss[int(entry.name)] = int(fields[21]) * page_kib
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid, ppid in parents.items():
+            if ppid == parent and pid not in tree:
+                tree.add(pid)
+                frontier.append(pid)
+    return sum(rss.get(pid, 0) for pid in tree)
+
+
 def full_refresh(raw: Path, warehouse: Path, as_of: str | None, *, keep_published: bool = False) -> dict:
-    """One ``billing-reports refresh`` in a child process: wall time, stages, peak RSS of the tree."""
+    """One ``billing-reports refresh`` in a child process: wall time, stages, peak RSS (largest process, tree)."""
     import shutil
 
     if not keep_published:
@@ -309,21 +507,27 @@ def full_refresh(raw: Path, warehouse: Path, as_of: str | None, *, keep_publishe
     command = [sys.executable, "-m", "billing_reports.cli", "refresh"]
     if as_of:
         command += ["--vars", json.dumps({"as_of": as_of})]
-    completed = subprocess.run(
+    process = subprocess.Popen(
         [sys.executable, "-c", _RUSAGE_WRAPPER, *command],
         cwd=PROJECT_DIR,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
     )
-    measured = json.loads(completed.stdout.strip().splitlines()[-1])
+    sampler = TreeRss(process.pid)
+    sampler.start()
+    stdout, stderr = process.communicate()
+    tree_peak = sampler.stop()
+    measured = json.loads(stdout.strip().splitlines()[-1])
     last_run = _last_run(warehouse)
     return {
         "build_mode": last_run.get("build_mode"),
         "ok": measured["code"] == 0,
         "seconds": measured["seconds"],
         "peak_rss_mib": measured["maxrss_kib"] / 1024,
-        "stages": refresh_stages(warehouse, completed.stderr),
+        "peak_tree_rss_mib": tree_peak,
+        "stages": refresh_stages(warehouse, stderr),
     }
 
 
@@ -493,55 +697,3 @@ def _sample_document(data) -> tuple[str, str]:
             " limit 1 offset (select count(*) // 2 from marts.rpt_job_documents)"
         ).fetchone()
     return (str(row[0]), str(row[1])) if row else ("", "")
-
-
-def render_table(results: dict) -> str:
-    lines = [
-        "| documents | landing MiB | scan floor s | full refresh s | × floor | s per million | peak RSS MiB |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for size in results["sizes"]:
-        ratio = size["ratio_to_floor"]
-        lines.append(
-            f"| {size['documents']:,} | {size['landing_mib']:,} | {size['scan_floor_seconds']:.1f} | "
-            f"{size['full_refresh_seconds']:.1f} | {ratio:.1f} | {size['seconds_per_million']:.1f} | "
-            f"{size['peak_rss_mib']:,.0f} |"
-        )
-    return "\n".join(lines)
-
-
-def render_markdown(results: dict) -> str:
-    machine = results["machine"]
-    parts = [
-        "# Benchmarks",
-        "",
-        f"Measured by `{results['command']}` on {results['started_at']}: {machine.get('cpus')} CPUs, "
-        f"{machine.get('memory_gib', '?')} GiB, Python {machine.get('python')}, DuckDB {machine.get('duckdb')}. "
-        f"Each figure is the median of {results['runs']} run(s).",
-        "",
-        render_table(results),
-        "",
-    ]
-    for size in results["sizes"]:
-        parts += [f"## {size['documents']:,} documents", "", "Full refresh by stage (median seconds):", ""]
-        parts += [f"- {stage}: {seconds:.1f}" for stage, seconds in size["stages"].items()]
-        if "incremental_note" in size:
-            parts += [
-                "",
-                f"Refresh after one more day: {size['incremental_note']}. By stage (median seconds):",
-                "",
-            ]
-            parts += [f"- {stage}: {seconds:.1f}" for stage, seconds in size.get("incremental_stages", {}).items()]
-        parts += [
-            "",
-            "Dashboard queries (uncached):",
-            "",
-        ]
-        parts += ["| page | median ms | p95 ms |", "|---|---:|---:|"]
-        for page, timing in size["dashboard_queries"].items():
-            if "error" in timing:
-                parts.append(f"| {page} | error: {timing['error']} | |")
-            else:
-                parts.append(f"| {page} | {timing['median_ms']:.0f} | {timing['p95_ms']:.0f} |")
-        parts.append("")
-    return "\n".join(parts)
