@@ -48,7 +48,6 @@ from pathlib import Path
 
 from billing_reports import fileio, settings
 
-DEFAULT_EXPORT_DIR = "warehouse/export"
 PUBLIC_SCHEMA = "marts"
 SUMMARY_FILE = "_export.json"
 #: The folder name DuckDB (and Hive, Spark, pyarrow) give a null partition value.
@@ -103,12 +102,6 @@ def refuse_a_folder_that_is_not_an_export(export_dir: Path) -> None:
             "holds); an export replaces its folder whole, so it would be deleted. Give --out a new or empty "
             "folder, or an earlier export"
         )
-
-
-def export_dir() -> Path:
-    """The export folder: env ``BILLING_EXPORT_DIR``, default ``warehouse/export`` (relative to the project)."""
-    path = Path(os.environ.get("BILLING_EXPORT_DIR", DEFAULT_EXPORT_DIR)).expanduser()
-    return path if path.is_absolute() else settings.PROJECT_DIR / path
 
 
 def export_marts(warehouse: Path, export_dir: Path, progress: Callable[[str], None] | None = None) -> dict:
@@ -304,7 +297,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from billing_reports.cli import EXIT_FAILED, EXIT_LOCKED, EXIT_OK, UserError, progress
 
     warehouse = Path(args.warehouse).resolve() if args.warehouse else settings.warehouse_path()
-    out = Path(args.out).resolve() if args.out else export_dir()
+    out = Path(args.out).resolve() if args.out else settings.export_dir()
     if not warehouse.is_file():
         raise UserError(f"warehouse {warehouse} does not exist; run `billing-reports refresh` (or build) first")
     try:

@@ -50,7 +50,6 @@ import email.policy
 import email.utils
 import hashlib
 import html
-import os
 import re
 import smtplib
 import sqlite3
@@ -65,6 +64,7 @@ from typing import Any
 
 from billing_reports import fileio, settings
 from billing_reports.cli import EXIT_FAILED, EXIT_LOCKED, EXIT_OK, UserError, non_negative_number, progress
+from billing_reports.settings import SmtpSettings
 
 KINDS = ("job_activity", "overdue_file", "approval_reminder", "approval_decision")
 KIND_PREFIXES = {
@@ -76,12 +76,8 @@ KIND_PREFIXES = {
 STATES = ("pending", "sending", "sent", "failed", "dead")
 
 MESSAGE_ID_DOMAIN = "billing-reports.local"
-DEFAULT_MAIL_FROM = f"Billing Reports <billing-reports@{MESSAGE_ID_DOMAIN}>"
-DEFAULT_REMINDER_HOURS = 24.0
 DEFAULT_MAX_ATTEMPTS = 5
 DEFAULT_RETRY_BASE = timedelta(minutes=5)
-DEFAULT_SMTP_TIMEOUT = 30.0
-TLS_MODES = {"none": 25, "starttls": 587, "ssl": 465}
 PICKUP_WINDOW = timedelta(minutes=15)
 MAX_NOTES = 20  # notes shown in the summary (no recipient, recovered rows, ...)
 
@@ -117,67 +113,6 @@ def default_outbox_path(warehouse: Path | None = None) -> Path:
 def default_eml_dir(warehouse: Path | None = None) -> Path:
     """``outbox-eml/`` beside the warehouse file (``warehouse/outbox-eml/``)."""
     return (warehouse or settings.warehouse_path()).parent / "outbox-eml"
-
-
-def reminder_hours_from_env() -> float:
-    value = os.environ.get("BILLING_APPROVAL_REMINDER_HOURS")
-    if not value:
-        return DEFAULT_REMINDER_HOURS
-    try:
-        hours = float(value)
-    except ValueError as error:
-        raise UserError(f"BILLING_APPROVAL_REMINDER_HOURS must be a number of hours, got {value!r}") from error
-    if hours < 0:
-        raise UserError(f"BILLING_APPROVAL_REMINDER_HOURS must be 0 or more, got {value!r}")
-    return hours
-
-
-@dataclass(frozen=True)
-class SmtpSettings:
-    """Where and how to send. The password is kept out of ``repr`` and never printed."""
-
-    host: str
-    port: int
-    tls: str = "none"
-    user: str | None = None
-    password: str | None = field(default=None, repr=False)
-    mail_from: str = DEFAULT_MAIL_FROM
-    timeout: float = DEFAULT_SMTP_TIMEOUT
-
-    @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> SmtpSettings:
-        env = os.environ if env is None else env
-        host = (env.get("BILLING_SMTP_HOST") or "").strip()
-        if not host:
-            raise UserError(
-                "BILLING_SMTP_HOST is not set: set BILLING_SMTP_HOST (and BILLING_SMTP_PORT, BILLING_SMTP_TLS, "
-                "BILLING_MAIL_FROM) to send, or use --dry-run to write .eml files instead"
-            )
-        tls = (env.get("BILLING_SMTP_TLS") or "none").strip().lower()
-        if tls not in TLS_MODES:
-            raise UserError(f"BILLING_SMTP_TLS must be one of {', '.join(TLS_MODES)}, got {tls!r}")
-        port_text = (env.get("BILLING_SMTP_PORT") or "").strip()
-        try:
-            port = int(port_text) if port_text else TLS_MODES[tls]
-        except ValueError as error:
-            raise UserError(f"BILLING_SMTP_PORT must be a port number, got {port_text!r}") from error
-        timeout_text = (env.get("BILLING_SMTP_TIMEOUT") or "").strip()
-        try:
-            timeout = float(timeout_text) if timeout_text else DEFAULT_SMTP_TIMEOUT
-        except ValueError as error:
-            raise UserError(f"BILLING_SMTP_TIMEOUT must be a number of seconds, got {timeout_text!r}") from error
-        mail_from = (env.get("BILLING_MAIL_FROM") or "").strip() or DEFAULT_MAIL_FROM
-        if "@" not in email.utils.parseaddr(mail_from)[1]:
-            raise UserError(f"BILLING_MAIL_FROM is not an e-mail address: {mail_from!r}")
-        return cls(
-            host=host,
-            port=port,
-            tls=tls,
-            user=(env.get("BILLING_SMTP_USER") or "").strip() or None,
-            password=env.get("BILLING_SMTP_PASSWORD") or None,
-            mail_from=mail_from,
-            timeout=timeout,
-        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -1020,7 +955,7 @@ def run_notify(
     fixed_now = _utc(now)
     clock: Callable[[], datetime] = (lambda: fixed_now) if fixed_now else (lambda: datetime.now(UTC))
     reference_time = _utc(as_of) or clock()
-    hours = reminder_hours_from_env() if approval_reminder_hours is None else float(approval_reminder_hours)
+    hours = settings.approval_reminder_hours() if approval_reminder_hours is None else float(approval_reminder_hours)
     if hours < 0:
         raise UserError("--approval-reminder-hours must be 0 or more")
     if max_attempts < 1:
@@ -1028,7 +963,7 @@ def run_notify(
     outbox_path = Path(outbox) if outbox else default_outbox_path(warehouse)
     if dry_run:
         smtp_settings = None
-        mail_from = (os.environ.get("BILLING_MAIL_FROM") or "").strip() or DEFAULT_MAIL_FROM
+        mail_from = settings.mail_from()
     else:
         smtp_settings = smtp or SmtpSettings.from_env()
         mail_from = smtp_settings.mail_from
@@ -1289,7 +1224,7 @@ def register(subparsers: Any) -> None:
         default=None,
         metavar="N",
         help="remind about jobs awaiting customer approval longer than N hours "
-        f"(default: BILLING_APPROVAL_REMINDER_HOURS or {DEFAULT_REMINDER_HOURS:g})",
+        f"(default: BILLING_APPROVAL_REMINDER_HOURS or {settings.DEFAULT_APPROVAL_REMINDER_HOURS:g})",
     )
     parser.add_argument(
         "--max-attempts",

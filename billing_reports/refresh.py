@@ -121,9 +121,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--warehouse", help="published DuckDB file (default: BILLING_WAREHOUSE or warehouse/billing.duckdb)"
     )
     add_dbt_vars_option(refresh)
-    refresh.add_argument(
-        "--notify", action="store_true", help="after publishing, run billing_reports.notify (when installed)"
-    )
+    refresh.add_argument("--notify", action="store_true", help="after publishing, run billing-reports notify")
     refresh.add_argument("--log-file", help="log file of this run (default: <warehouse dir>/logs/refresh-<run-id>.log)")
     refresh.add_argument(
         "--quarantine-dir",
@@ -462,8 +460,7 @@ def _export(warehouse: Path, log: logging.Logger) -> None:
     from billing_reports import export
 
     try:
-        # BILLING_EXPORT_DIR when set; else `export/` beside the published warehouse file.
-        target = export.export_dir() if os.environ.get("BILLING_EXPORT_DIR") else warehouse.parent / "export"
+        target = settings.export_dir(warehouse)
         export.export_marts(warehouse, target, progress=log.info)
     except Exception as error:  # the warehouse is published; the export is retried by the next run
         log.error(f"Parquet export failed (the warehouse is published): {type(error).__name__}: {error}")
