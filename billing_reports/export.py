@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from billing_reports import fileio, settings
+from billing_reports.sql import sql_identifier, sql_string
 
 PUBLIC_SCHEMA = "marts"
 SUMMARY_FILE = "_export.json"
@@ -172,7 +173,7 @@ def _public_models(connection) -> list[str]:
 
 
 def _export_model(connection, model: str, folder: Path) -> dict:
-    relation = f"{_quote(PUBLIC_SCHEMA)}.{_quote(model)}"
+    relation = f"{sql_identifier(PUBLIC_SCHEMA)}.{sql_identifier(model)}"
     columns = [
         row[0]
         for row in connection.execute(
@@ -189,19 +190,19 @@ def _export_model(connection, model: str, folder: Path) -> dict:
     folder.mkdir(parents=True)
     options = "format parquet, compression zstd"
     if partitioning is None:
-        connection.execute(f"copy (select * from {relation}) to {_literal(folder / 'data_0.parquet')} ({options})")
+        connection.execute(f"copy (select * from {relation}) to {sql_string(folder / 'data_0.parquet')} ({options})")
     elif rows == 0:
         # An empty model still gets one (empty) file, in the null partition, so that it can be read.
         empty = folder / f"{partitioning.key}={NULL_PARTITION}"
         empty.mkdir()
         connection.execute(
-            f"copy (select * from {relation} limit 0) to {_literal(empty / 'data_0.parquet')} ({options})"
+            f"copy (select * from {relation} limit 0) to {sql_string(empty / 'data_0.parquet')} ({options})"
         )
     else:
         connection.execute(
-            f"copy (select *, strftime({_quote(partitioning.date_column)}, '%Y-%m') as {_quote(partitioning.key)} "
-            f"from {relation}) to {_literal(folder)} "
-            f"({options}, partition_by ({_quote(partitioning.key)}), filename_pattern 'data_{{i}}')"
+            f"copy (select *, strftime({sql_identifier(partitioning.date_column)}, '%Y-%m') as {sql_identifier(partitioning.key)} "
+            f"from {relation}) to {sql_string(folder)} "
+            f"({options}, partition_by ({sql_identifier(partitioning.key)}), filename_pattern 'data_{{i}}')"
         )
     files = sum(1 for _ in folder.rglob("*.parquet"))
     return {
@@ -252,14 +253,6 @@ def _remove_leftovers(export_dir: Path, say: Callable[[str], None]) -> None:
     for path in olds + sorted(export_dir.parent.glob(f"{export_dir.name}.tmp-*")):
         say(f"removing {path}, left by an export that did not finish")
         shutil.rmtree(path, ignore_errors=True)
-
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def _literal(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
 
 
 # --------------------------------------------------------------------------------------------

@@ -877,8 +877,8 @@ def _notify(options: RefreshOptions, outcome: RefreshOutcome, log: logging.Logge
         outcome.notify_message = f"notify: FAILED: {type(error).__name__}: {error}"
         log.error(outcome.notify_message)
         return
-    outcome.notify_failed = not getattr(result, "ok", True)
-    outcome.notify_message = result.summary() if hasattr(result, "summary") else "notify: done"
+    outcome.notify_failed = not result.ok
+    outcome.notify_message = result.summary()
 
 
 # --------------------------------------------------------------------------------------------
