@@ -411,6 +411,7 @@ def test_refresh_notify_calls_run_notify_with_the_published_warehouse(
 ):
     """``refresh --notify`` hands run_notify the published file and the build's as_of (billing_reports.refresh)."""
     from billing_reports import refresh
+    from billing_reports.refresh import run as refresh_run
 
     server = smtp_server()
     monkeypatch.setenv("BILLING_OUTBOX", str(outbox))
@@ -424,7 +425,7 @@ def test_refresh_notify_calls_run_notify_with_the_published_warehouse(
     options = refresh.RefreshOptions(
         raw_dir=tmp_path, warehouse=handmade_warehouse, dbt_vars={"as_of": "2026-03-15T12:00:00Z"}, notify=True
     )
-    refresh._notify(options, outcome, logging.getLogger("test-refresh"))
+    refresh_run._notify(options, outcome, logging.getLogger("test-refresh"))
 
     assert outcome.ok, outcome.notify_message
     assert len(server.received) == ALL_MESSAGES
