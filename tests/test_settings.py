@@ -160,13 +160,17 @@ def test_bad_smtp_settings_are_refused_by_name(env, message):
 # --------------------------------------------------------------------------------------------
 
 
+#: What the ``billing-reports`` console script runs (pyproject.toml), in a fresh interpreter.
+ENTRY_POINT = "import sys; from billing_reports.cli import main; sys.exit(main())"
+
+
 def test_a_bad_setting_is_one_line_and_exit_code_2_from_the_command_line(tmp_path):
     environment = dict(os.environ, BILLING_APPROVAL_REMINDER_HOURS="abc", PYTHONPATH=str(PROJECT_DIR))
     result = subprocess.run(
         [
             sys.executable,
-            "-m",
-            "billing_reports.cli",
+            "-c",
+            ENTRY_POINT,
             "notify",
             "--dry-run",
             "--warehouse",
