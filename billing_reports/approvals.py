@@ -108,7 +108,7 @@ class Places:
 
     @classmethod
     def from_env(cls) -> Places:
-        from billing_reports.notify import default_outbox_path
+        from billing_reports.notify.outbox import default_outbox_path
 
         warehouse = settings.warehouse_path()
         return cls(warehouse, settings.outbound_dir(), decision_log_path(warehouse), default_outbox_path(warehouse))
@@ -260,7 +260,8 @@ def read_landed(warehouse: Path, approval_id: str, at: datetime) -> Landed:
     """The approval, its job's documents and the client's primary support contacts valid ``at``."""
     import duckdb
 
-    from billing_reports.notify import CURRENT_CONTACTS_SQL, _naive_utc
+    from billing_reports.notify.outbox import _naive_utc
+    from billing_reports.notify.planning import CURRENT_CONTACTS_SQL
 
     if not Path(warehouse).is_file():
         raise Refused(f"the warehouse {warehouse} does not exist yet: run `billing-reports refresh` first")
@@ -412,7 +413,7 @@ def submitted(approval_ids: Iterable[str], places: Places | None = None) -> dict
 
 def outbound_files(record: dict[str, Any]) -> dict[str, tuple[str, bytes]]:
     """table -> (relative path, CSV bytes) of a decision: same record, same names, same bytes."""
-    from billing_reports.notify import _token
+    from billing_reports.notify.outbox import _token
     from billing_reports.validate import load_table_specs
 
     specs = load_table_specs()
@@ -512,7 +513,8 @@ def recover(places: Places | None = None) -> list[str]:
 
 def confirmation_messages(records: Iterable[dict[str, Any]]) -> list[Any]:
     """notify's PlannedMessage of each decision's confirmation, one per recipient (key: approval x recipient)."""
-    from billing_reports.notify import PlannedMessage, _one_line, message_id, normalize_email
+    from billing_reports.notify.outbox import _one_line, message_id, normalize_email
+    from billing_reports.notify.planning import PlannedMessage
 
     planned = []
     for record in records:
@@ -546,7 +548,7 @@ def written_decisions(log: Path) -> list[dict[str, Any]]:
 
 
 def _queue_confirmation(record: dict[str, Any], outbox_path: Path) -> None:
-    from billing_reports.notify import Outbox, _utc
+    from billing_reports.notify.outbox import Outbox, _utc
 
     messages = confirmation_messages([record])
     if not messages:
@@ -577,7 +579,7 @@ def _clean_reason(reason: str | None) -> str | None:
 
 
 def _iso_or_none(value: Any) -> str | None:
-    from billing_reports.notify import _iso
+    from billing_reports.notify.outbox import _iso
 
     return None if value is None else _iso(value)
 

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from billing_reports import fileio
+from billing_reports.settings import SettingsError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -46,7 +47,7 @@ COMMAND_MODULES = (
 
 
 class UserError(Exception):
-    """A mistake the user can fix; printed without a stack trace, exit code 2."""
+    """A mistake the user can fix; printed without a stack trace, exit code 2 (as is a ``SettingsError``)."""
 
 
 def progress(message: str) -> None:
@@ -152,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="billing-reports",
         description="Billing-operations analytics warehouse: generate demo data, build, refresh and serve the reports.",
         epilog="Settings: BILLING_RAW_DIR (landing folder, default data/raw), "
-        "BILLING_WAREHOUSE (DuckDB file, default warehouse/billing.duckdb).",
+        "BILLING_WAREHOUSE (DuckDB file, default warehouse/billing.duckdb); README.md, Settings, lists every one.",
     )
     from billing_reports import __version__
 
@@ -215,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     umask = fileio.use_private_umask()
     try:
         return int(args.func(args) or 0)
-    except UserError as error:
+    except (UserError, SettingsError) as error:
         print(f"billing-reports {args.command}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -47,8 +47,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from billing_reports import fileio, settings
+from billing_reports.sql import sql_identifier, sql_string
 
-DEFAULT_EXPORT_DIR = "warehouse/export"
 PUBLIC_SCHEMA = "marts"
 SUMMARY_FILE = "_export.json"
 #: The folder name DuckDB (and Hive, Spark, pyarrow) give a null partition value.
@@ -103,12 +103,6 @@ def refuse_a_folder_that_is_not_an_export(export_dir: Path) -> None:
             "holds); an export replaces its folder whole, so it would be deleted. Give --out a new or empty "
             "folder, or an earlier export"
         )
-
-
-def export_dir() -> Path:
-    """The export folder: env ``BILLING_EXPORT_DIR``, default ``warehouse/export`` (relative to the project)."""
-    path = Path(os.environ.get("BILLING_EXPORT_DIR", DEFAULT_EXPORT_DIR)).expanduser()
-    return path if path.is_absolute() else settings.PROJECT_DIR / path
 
 
 def export_marts(warehouse: Path, export_dir: Path, progress: Callable[[str], None] | None = None) -> dict:
@@ -179,7 +173,7 @@ def _public_models(connection) -> list[str]:
 
 
 def _export_model(connection, model: str, folder: Path) -> dict:
-    relation = f"{_quote(PUBLIC_SCHEMA)}.{_quote(model)}"
+    relation = f"{sql_identifier(PUBLIC_SCHEMA)}.{sql_identifier(model)}"
     columns = [
         row[0]
         for row in connection.execute(
@@ -196,19 +190,19 @@ def _export_model(connection, model: str, folder: Path) -> dict:
     folder.mkdir(parents=True)
     options = "format parquet, compression zstd"
     if partitioning is None:
-        connection.execute(f"copy (select * from {relation}) to {_literal(folder / 'data_0.parquet')} ({options})")
+        connection.execute(f"copy (select * from {relation}) to {sql_string(folder / 'data_0.parquet')} ({options})")
     elif rows == 0:
         # An empty model still gets one (empty) file, in the null partition, so that it can be read.
         empty = folder / f"{partitioning.key}={NULL_PARTITION}"
         empty.mkdir()
         connection.execute(
-            f"copy (select * from {relation} limit 0) to {_literal(empty / 'data_0.parquet')} ({options})"
+            f"copy (select * from {relation} limit 0) to {sql_string(empty / 'data_0.parquet')} ({options})"
         )
     else:
         connection.execute(
-            f"copy (select *, strftime({_quote(partitioning.date_column)}, '%Y-%m') as {_quote(partitioning.key)} "
-            f"from {relation}) to {_literal(folder)} "
-            f"({options}, partition_by ({_quote(partitioning.key)}), filename_pattern 'data_{{i}}')"
+            f"copy (select *, strftime({sql_identifier(partitioning.date_column)}, '%Y-%m') as {sql_identifier(partitioning.key)} "
+            f"from {relation}) to {sql_string(folder)} "
+            f"({options}, partition_by ({sql_identifier(partitioning.key)}), filename_pattern 'data_{{i}}')"
         )
     files = sum(1 for _ in folder.rglob("*.parquet"))
     return {
@@ -261,14 +255,6 @@ def _remove_leftovers(export_dir: Path, say: Callable[[str], None]) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def _literal(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
 # --------------------------------------------------------------------------------------------
 # Command line
 # --------------------------------------------------------------------------------------------
@@ -304,7 +290,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from billing_reports.cli import EXIT_FAILED, EXIT_LOCKED, EXIT_OK, UserError, progress
 
     warehouse = Path(args.warehouse).resolve() if args.warehouse else settings.warehouse_path()
-    out = Path(args.out).resolve() if args.out else export_dir()
+    out = Path(args.out).resolve() if args.out else settings.export_dir()
     if not warehouse.is_file():
         raise UserError(f"warehouse {warehouse} does not exist; run `billing-reports refresh` (or build) first")
     try:

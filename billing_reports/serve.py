@@ -11,16 +11,12 @@ import sys
 from pathlib import Path
 
 from billing_reports import settings
+from billing_reports.settings import auth_disabled
 
 APP = settings.PROJECT_DIR / "dashboards" / "app.py"
 DEFAULT_PORT = 8501
 DEFAULT_HOST = "127.0.0.1"
 ALL_INTERFACES = "0.0.0.0"
-
-
-def auth_disabled() -> bool:
-    """``BILLING_AUTH=off``: no sign-in, every client (a local demo only)."""
-    return os.environ.get("BILLING_AUTH", "").strip().lower() == "off"
 
 
 def is_loopback(address: object) -> bool:
@@ -85,6 +81,7 @@ def streamlit_command(port: int, host: str) -> list[str]:
 def cmd_serve(args: argparse.Namespace) -> int:
     from billing_reports.cli import EXIT_INTERRUPTED, UserError, progress
 
+    settings.check(settings.DASHBOARD_SETTINGS)  # a bad value stops here, not on a page
     refusal = auth_off_refusal(args.host)
     if refusal:
         raise UserError(f"refusing to start: {refusal}")

@@ -22,6 +22,8 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from billing_reports.sql import sql_identifier, sql_string
+
 
 def spark_tables(spark_dir: Path) -> dict[tuple[str, str], Path]:
     """``{(schema, table): folder}`` of every Parquet table a Spark build wrote under ``spark_dir``."""
@@ -72,8 +74,8 @@ def copy_into_duckdb(
         connection.execute("set TimeZone = 'UTC'")
         connection.execute("begin transaction")
         for (schema, table), folder in tables.items():
-            connection.execute(f"create schema if not exists {_identifier(schema)}")
-            source = f"read_parquet({_sql_string(str(folder / '*.parquet'))})"
+            connection.execute(f"create schema if not exists {sql_identifier(schema)}")
+            source = f"read_parquet({sql_string(folder / '*.parquet')})"
             described = connection.execute(f"describe select * from {source}").fetchall()
             wanted = typed.get((schema, table), {})
             columns = []
@@ -81,10 +83,10 @@ def copy_into_duckdb(
                 target = wanted.get(name)
                 if target is None and column_type.upper().startswith("TIMESTAMP WITH TIME ZONE"):
                     target = "timestamp"
-                quoted = _identifier(name)
+                quoted = sql_identifier(name)
                 columns.append(f"cast({quoted} as {target}) as {quoted}" if target else quoted)
             connection.execute(
-                f"create table {_identifier(schema)}.{_identifier(table)} as select {', '.join(columns)} from {source}"
+                f"create table {sql_identifier(schema)}.{sql_identifier(table)} as select {', '.join(columns)} from {source}"
             )
         connection.execute("commit")
         connection.execute("checkpoint")
@@ -97,11 +99,3 @@ def copy_into_duckdb(
 def remove_spark_dir(spark_dir: Path) -> None:
     """Delete a Spark build's folder (a build starts from an empty one: its catalog lives for one dbt run)."""
     shutil.rmtree(spark_dir, ignore_errors=True)
-
-
-def _identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _sql_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"

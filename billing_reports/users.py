@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import getpass
-import os
 import re
 import stat
 import sys
@@ -37,9 +36,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from billing_reports import fileio, settings
+from billing_reports import fileio
+from billing_reports.settings import DEFAULT_USERS_FILE, users_file
 
-DEFAULT_USERS_FILE = "warehouse/users.toml"
 ROLES = ("ops", "client")
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._@+-]{0,127}")
 #: Client ids and branch codes: printable, no quotes or control characters, at most 128 long.
@@ -74,12 +73,6 @@ class User:
         branches = f", branches {', '.join(self.branches)}" if self.branches else ""
         approver = ", approver" if self.approver else ""
         return f"client {self.client_id}{branches}{approver}"
-
-
-def users_file() -> Path:
-    """The users file: env ``BILLING_USERS_FILE``, default ``warehouse/users.toml`` (relative to the project)."""
-    path = Path(os.environ.get("BILLING_USERS_FILE") or DEFAULT_USERS_FILE).expanduser()
-    return path if path.is_absolute() else settings.PROJECT_DIR / path
 
 
 def normalize_username(name: str) -> str:

@@ -64,7 +64,7 @@ class WatchState:
 
 def needs_refresh(options) -> tuple[bool, str]:
     """Whether the landing folder holds something the published warehouse was not built from."""
-    from billing_reports.refresh import plan_build
+    from billing_reports.refresh.plan import plan_build
 
     plan = plan_build(options)
     if plan.mode == "incremental" and plan.new_files == 0:
@@ -81,7 +81,8 @@ def poll_once(
     say: Callable[[str], None] = progress,
 ):
     """One poll: refresh when the folder changed and has settled. Returns the refresh outcome, or None."""
-    from billing_reports.refresh import Locked, run_refresh
+    from billing_reports.refresh import run_refresh
+    from billing_reports.refresh.publish import Locked
 
     listing = landing_listing(options.raw_dir)
     if listing == state.failed_listing:

@@ -166,7 +166,7 @@ def test_the_gitignore_covers_the_streamlit_secrets_file():
 def test_the_outbox_is_created_private_whatever_the_umask(tmp_path):
     """The outbox (every e-mail's recipient, subject and state) is made by SQLite, which would use
     the umask's 0644; `notify` is also called from `refresh --notify` and from Python."""
-    from billing_reports.notify import Outbox
+    from billing_reports.notify.outbox import Outbox
 
     previous = os.umask(0o022)
     try:

@@ -106,7 +106,7 @@ def test_the_job_activity_report_and_notify_read_only_the_jobs_client(cross_clie
     """Rows of another client published under C1's jobs (as a build before this check would have
     let through) reach neither C1's Job Activity Report nor the approval reminder."""
     from billing_reports.activity_report import load_job_activity
-    from billing_reports.notify import read_warehouse
+    from billing_reports.notify.planning import read_warehouse
     from tests.notify.conftest import NOW
 
     _result, query, _root, _raw, warehouse = cross_client

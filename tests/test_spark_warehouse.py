@@ -96,6 +96,6 @@ def test_engine_is_duckdb_unless_spark_is_asked_for(monkeypatch, tmp_path):
     monkeypatch.setenv("BILLING_ENGINE", " Spark ")
     assert settings.engine() == "spark"
     monkeypatch.setenv("BILLING_ENGINE", "postgres")
-    with pytest.raises(settings.SettingsError, match="BILLING_ENGINE must be one of duckdb, spark, got 'postgres'"):
+    with pytest.raises(settings.SettingsError, match="BILLING_ENGINE must be one of duckdb, spark; got 'postgres'"):
         settings.engine()
     assert settings.spark_dir(tmp_path / "billing.duckdb") == tmp_path / "billing.duckdb.spark"

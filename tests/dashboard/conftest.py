@@ -44,7 +44,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from billing_reports.refresh import REFRESH_RUNS_COLUMNS
+from billing_reports.refresh.runlog import REFRESH_RUNS_COLUMNS
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 APP = PROJECT_DIR / "dashboards" / "app.py"

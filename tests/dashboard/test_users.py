@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from billing_reports import cli, users
+from billing_reports import cli, fileio, users
 from tests.dashboard.conftest import PROJECT_DIR
 
 
@@ -133,7 +133,7 @@ def test_the_file_is_replaced_atomically(users_path, monkeypatch):
     def fail(*_args):
         raise OSError("disk full")
 
-    monkeypatch.setattr(users.os, "replace", fail)
+    monkeypatch.setattr(fileio.os, "replace", fail)  # the atomic write (billing_reports.fileio)
     with pytest.raises(OSError):
         run(monkeypatch, "add", "bob", "--role", "ops", stdin="pw\n")
     assert users_path.read_bytes() == before

@@ -24,7 +24,9 @@ from datetime import timedelta
 
 import pytest
 
-from billing_reports import cli, notify
+from billing_reports import cli, notify, settings
+from billing_reports.notify import outbox as notify_outbox
+from billing_reports.notify import planning, smtp
 from tests.notify.conftest import NOW, RecordingHandler
 
 ACME = {"pat@acme.example", "bill@acme.example"}
@@ -171,7 +173,7 @@ def test_a_crash_between_send_and_record_is_not_sent_again(run, smtp_server, out
         raise SystemExit("killed after the SMTP send, before recording it")
 
     with monkeypatch.context() as patch:
-        patch.setattr(notify.Outbox, "mark_sent", crash)
+        patch.setattr(notify_outbox.Outbox, "mark_sent", crash)
         with pytest.raises(SystemExit):
             run()
 
@@ -187,7 +189,7 @@ def test_a_crash_between_send_and_record_is_not_sent_again(run, smtp_server, out
     assert result.counts["job_activity"].recovered == 1
     assert result.total("sent") == ALL_MESSAGES - 1
     row = _outbox_rows(outbox)[crashed]
-    assert row["state"] == "sent" and row["last_error"] == notify.RECOVERED_NOTE
+    assert row["state"] == "sent" and row["last_error"] == notify_outbox.RECOVERED_NOTE
     assert run().total("sent") == 0
 
 
@@ -210,7 +212,7 @@ def test_a_connection_lost_during_data_is_assumed_delivered(run, smtp_server, ou
     assert first.total("sent") == ALL_MESSAGES and second.total("sent") == 0
     assert max(server.message_id_counts().values()) == 1 and len(server.received) == ALL_MESSAGES
     uncertain = [row for row in _outbox_rows(outbox).values() if row["last_error"]]
-    assert len(uncertain) == 1 and uncertain[0]["last_error"].startswith(notify.UNCERTAIN_NOTE)
+    assert len(uncertain) == 1 and uncertain[0]["last_error"].startswith(smtp.UNCERTAIN_NOTE)
 
 
 def test_a_refused_first_attempt_is_retried_after_the_backoff_and_sent_once(run, smtp_server, outbox):
@@ -259,14 +261,14 @@ def test_a_message_that_keeps_failing_goes_dead_without_blocking_the_others(run,
 
 
 def test_backoff_doubles_and_gives_up_after_max_attempts(tmp_path):
-    box = notify.Outbox(tmp_path / "outbox.sqlite")
-    message = notify.PlannedMessage("<m@x>", "job_activity", "a@b.example", None, "s", ("C1", "J1"), {})
+    box = notify_outbox.Outbox(tmp_path / "outbox.sqlite")
+    message = planning.PlannedMessage("<m@x>", "job_activity", "a@b.example", None, "s", ("C1", "J1"), {})
     box.insert_pending(message, NOW)
     waits = []
     for _ in range(3):
         assert box.claim("<m@x>", NOW)
         row = box.mark_failed("<m@x>", NOW, "451", retry_base=timedelta(minutes=5), max_attempts=4)
-        waits.append(notify._utc(row["next_attempt_at"]) - NOW)
+        waits.append(notify_outbox._utc(row["next_attempt_at"]) - NOW)
     assert waits == [timedelta(minutes=5), timedelta(minutes=10), timedelta(minutes=20)]
     assert box.claim("<m@x>", NOW)
     assert box.mark_failed("<m@x>", NOW, "451", retry_base=timedelta(minutes=5), max_attempts=4)["state"] == "dead"
@@ -276,12 +278,12 @@ def test_backoff_doubles_and_gives_up_after_max_attempts(tmp_path):
 
 def test_message_ids_are_deterministic_and_safe():
     digest = "53850170782a"  # sha256("pat@acme.example")[:12]
-    assert notify.message_id("job_activity", "C1", "J1", recipient="pat@acme.example") == (
+    assert notify_outbox.message_id("job_activity", "C1", "J1", recipient="pat@acme.example") == (
         f"<job-activity.C1.J1.{digest}@billing-reports.local>"
     )
-    odd = notify.message_id("overdue_file", "C 1", "a.b@c", recipient="pat@acme.example")
+    odd = notify_outbox.message_id("overdue_file", "C 1", "a.b@c", recipient="pat@acme.example")
     assert re.fullmatch(r"<overdue-file\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[0-9a-f]{12}@billing-reports\.local>", odd)
-    assert odd != notify.message_id("overdue_file", "C 1", "a-b@c", recipient="pat@acme.example")
+    assert odd != notify_outbox.message_id("overdue_file", "C 1", "a-b@c", recipient="pat@acme.example")
 
 
 # --------------------------------------------------------------------------------------------
@@ -399,7 +401,7 @@ def test_the_smtp_password_is_never_printed_or_stored(run, smtp_server, outbox, 
     result = run()
     assert result.total("failed") == ALL_MESSAGES
     printed = capsys.readouterr()
-    everything = result.summary() + printed.out + printed.err + repr(notify.SmtpSettings.from_env())
+    everything = result.summary() + printed.out + printed.err + repr(settings.SmtpSettings.from_env())
     everything += "".join(str(row) for row in _outbox_rows(outbox).values())
     assert "s3cret-Pa55" not in everything
 
@@ -409,6 +411,7 @@ def test_refresh_notify_calls_run_notify_with_the_published_warehouse(
 ):
     """``refresh --notify`` hands run_notify the published file and the build's as_of (billing_reports.refresh)."""
     from billing_reports import refresh
+    from billing_reports.refresh import run as refresh_run
 
     server = smtp_server()
     monkeypatch.setenv("BILLING_OUTBOX", str(outbox))
@@ -422,7 +425,7 @@ def test_refresh_notify_calls_run_notify_with_the_published_warehouse(
     options = refresh.RefreshOptions(
         raw_dir=tmp_path, warehouse=handmade_warehouse, dbt_vars={"as_of": "2026-03-15T12:00:00Z"}, notify=True
     )
-    refresh._notify(options, outcome, logging.getLogger("test-refresh"))
+    refresh_run._notify(options, outcome, logging.getLogger("test-refresh"))
 
     assert outcome.ok, outcome.notify_message
     assert len(server.received) == ALL_MESSAGES

@@ -35,6 +35,7 @@ import pytest
 
 from billing_reports import refresh
 from billing_reports.generate import extend_one_day, generate
+from billing_reports.refresh import plan as refresh_plan
 from billing_reports.validate import load_table_specs
 from tests.row_differences import warehouse_differences
 
@@ -297,7 +298,7 @@ def test_plan_is_incremental_only_while_every_landed_file_is_unchanged_and_first
 
     def plan(**options):
         settings = {"raw_dir": raw, "warehouse": warehouse, "dbt_vars": AS_OF, **options}
-        return refresh.plan_build(refresh.RefreshOptions(**settings))
+        return refresh_plan.plan_build(refresh.RefreshOptions(**settings))
 
     unchanged = plan()
     assert (unchanged.mode, unchanged.reason) == (
@@ -338,5 +339,5 @@ def test_plan_is_incremental_only_while_every_landed_file_is_unchanged_and_first
     finally:
         moved.with_suffix(".bak").rename(moved)
 
-    monkeypatch.setattr(refresh, "build_state", lambda options: {"code": "another project", "settings": ""})
+    monkeypatch.setattr(refresh_plan, "build_state", lambda options: {"code": "another project", "settings": ""})
     assert plan().reason == "the project (models, macros, seeds or versions) changed since the published build"

@@ -26,7 +26,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from billing_reports.refresh import Locked, lock_path, warehouse_lock
+from billing_reports.refresh.publish import Locked, lock_path, warehouse_lock
 from tests.row_differences import rows_only_in_each
 
 BASE = Path(__file__).parent.parent / "bad_input" / "base"

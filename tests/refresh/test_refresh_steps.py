@@ -14,6 +14,9 @@ import pytest
 
 from billing_reports import cli, refresh
 from billing_reports.dbt_runner import DbtResult
+from billing_reports.refresh import plan as refresh_plan
+from billing_reports.refresh import publish, runlog
+from billing_reports.refresh import run as refresh_run
 
 BASE = Path(__file__).parent.parent / "bad_input" / "base"
 
@@ -53,7 +56,7 @@ def test_failing_error_test_does_not_publish_and_removes_the_half_built_file(lan
         "billing.duckdb",
         "billing.duckdb.lock",
     ]
-    recorded = json.loads(refresh.run_log_path(landing["warehouse"]).read_text().splitlines()[-1])
+    recorded = json.loads(runlog.run_log_path(landing["warehouse"]).read_text().splitlines()[-1])
     assert recorded["outcome"] == "failed" and recorded["dbt_failures"] == failure
     assert f"FAILED {failure}" in outcome.summary()
     assert "untouched" in outcome.summary()
@@ -68,7 +71,9 @@ def _incremental_build_failing(landing, monkeypatch, failures: list[str]) -> tup
         failure = failures[0] if calls[-1] == "incremental" else "test.billing_reports.some_test: fail: Got 1 result"
         return DbtResult(success=False, returncode=1, failures=[failure], results=[{"node": "x", "status": "error"}])
 
-    monkeypatch.setattr(refresh, "plan_build", lambda options: refresh.BuildPlan("incremental", "2 new file(s)"))
+    monkeypatch.setattr(
+        refresh_run, "plan_build", lambda options: refresh_plan.BuildPlan("incremental", "2 new file(s)")
+    )
     monkeypatch.setattr("billing_reports.dbt_runner.run_dbt", failing_build)
     outcome = refresh.run_refresh(refresh.RefreshOptions(raw_dir=landing["raw"], warehouse=landing["warehouse"]))
     return outcome, calls
@@ -96,7 +101,7 @@ def test_an_incremental_build_whose_data_tests_fail_is_not_retried(landing, monk
 
 
 def test_refresh_exits_with_code_3_while_another_holds_the_lock(landing, capsys):
-    with refresh.warehouse_lock(landing["warehouse"], "refresh 20260301T000000Z-test"):
+    with publish.warehouse_lock(landing["warehouse"], "refresh 20260301T000000Z-test"):
         code = cli.main(["refresh", "--raw-dir", str(landing["raw"]), "--warehouse", str(landing["warehouse"])])
     assert code == cli.EXIT_LOCKED
     assert "another refresh is running (refresh 20260301T000000Z-test" in capsys.readouterr().err
@@ -138,7 +143,7 @@ def test_notify_reads_the_published_warehouse_as_of_the_build(landing, monkeypat
     options = refresh.RefreshOptions(
         raw_dir=landing["raw"], warehouse=landing["warehouse"], dbt_vars={"as_of": "2026-03-05T00:00:00Z"}
     )
-    refresh._notify(options, outcome, logging.getLogger("test"))
+    refresh_run._notify(options, outcome, logging.getLogger("test"))
     assert calls == [(landing["warehouse"], "2026-03-05T00:00:00Z")]
     assert outcome.notify_message == "notify: 1 message dead"
     assert not outcome.ok, "a notify failure fails the run (exit 1), though the warehouse is published"

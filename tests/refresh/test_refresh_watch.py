@@ -13,13 +13,14 @@ import duckdb
 import pytest
 
 from billing_reports import refresh, watch
+from billing_reports.refresh import runlog
 from tests.fixtures.handmade import AS_OF, write_handmade_landing
 
 
 def _published_runs(warehouse: Path) -> list[dict]:
-    if not refresh.run_log_path(warehouse).exists():
+    if not runlog.run_log_path(warehouse).exists():
         return []
-    return [run for run in refresh.read_run_log(warehouse) if run.get("outcome") == "published"]
+    return [run for run in runlog.read_run_log(warehouse) if run.get("outcome") == "published"]
 
 
 def _wait_for(condition, timeout: float, what: str, process: subprocess.Popen) -> float:
