@@ -531,7 +531,7 @@ def full_refresh(raw: Path, warehouse: Path, as_of: str | None, *, keep_publishe
     }
 
 
-#: Log lines of a refresh that open each stage, in order (billing_reports/refresh.py and dbt's output).
+#: Log lines of a refresh that open each stage, in order (billing_reports/refresh/ and dbt's output).
 _STAGE_MARKERS = (
     ("check headers (quarantine)", "checking the landing files' headers"),
     ("copy the published file forward (incremental)", "copying the published warehouse forward"),

@@ -81,12 +81,14 @@ class MailSink:
 
 def _baseline_outbox(warehouse: Path, outbox: Path, reference: str) -> int:
     """Record every message the published warehouse calls for at ``reference`` as sent (not sending it)."""
-    from billing_reports import notify
+    from billing_reports import settings
+    from billing_reports.notify.outbox import Outbox
+    from billing_reports.notify.planning import plan_messages, read_warehouse
 
     reference_time = datetime.fromisoformat(reference.replace("Z", "+00:00"))
-    snapshot = notify.read_warehouse(warehouse, reference_time, timedelta(hours=notify.reminder_hours_from_env()))
-    planned, _ = notify.plan_messages(snapshot, reference_time)
-    box = notify.Outbox(outbox)
+    snapshot = read_warehouse(warehouse, reference_time, timedelta(hours=settings.approval_reminder_hours()))
+    planned, _ = plan_messages(snapshot, reference_time)
+    box = Outbox(outbox)
     now = datetime.now(UTC)
     added = 0
     try:
