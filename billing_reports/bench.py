@@ -9,7 +9,7 @@ never fails on a slow machine. For each size it
 3. measures a **full refresh** (``billing-reports refresh`` into a scratch warehouse, in a child
    process) with its stages: validation, landing (dbt's on-run-start), models, tests, publish,
    from the refresh log and dbt's ``run_results.json``; and the peak RSS of the whole process tree;
-4. measures **every dashboard query** (the functions of ``dashboards/data.py`` that the pages call,
+4. measures **every dashboard query** (the functions of ``dashboards.data`` that the pages call,
    uncached) against the refreshed warehouse.
 
 Every figure is the median of ``--runs`` runs; each full refresh is paired with a scan floor
@@ -378,7 +378,6 @@ def dashboard_queries(warehouse: Path, runs: int, pages: list[str] | None = None
     # Outside `streamlit run`, every cached call warns that there is no runtime: not news here.
     os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")
     logging.getLogger("streamlit").setLevel(logging.ERROR)
-    sys.path.insert(0, str(PROJECT_DIR))
     try:
         from dashboards import auth, data
     except Exception as error:  # noqa: BLE001 - the dashboard is optional for the benchmark
@@ -418,10 +417,7 @@ def dashboard_queries(warehouse: Path, runs: int, pages: list[str] | None = None
 
 
 def _clear_caches(data) -> None:
-    for name in dir(data):
-        clear = getattr(getattr(data, name), "clear", None)
-        if callable(clear) and name.startswith("_cached"):
-            clear()
+    data.clear_caches()
 
 
 def page_calls(data) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -86,3 +87,45 @@ def engine() -> str:
 def spark_dir(warehouse: Path) -> Path:
     """Where a Spark build of ``warehouse`` writes its Parquet tables: the folder ``<warehouse>.spark`` beside it."""
     return warehouse.with_name(warehouse.name + ".spark")
+
+
+# --------------------------------------------------------------------------------------------
+# The dashboard's settings (dashboards.data, dashboards.auth; docs/dashboard.md)
+# --------------------------------------------------------------------------------------------
+
+DEFAULT_DASHBOARD_CACHE_SECONDS = 60
+DEFAULT_STALE_AFTER_HOURS = 26.0
+DEFAULT_SESSION_MINUTES = 480.0
+
+
+def _dashboard_number(name: str, default: float, *, zero_allowed: bool) -> float:
+    """The number in env ``name``: unset or empty gives ``default``; anything but a finite number
+    of at least 0 (above 0 unless ``zero_allowed``) is a ``SettingsError`` naming the variable."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    accepted = "a number of 0 or more" if zero_allowed else "a number above 0"
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0 or (value == 0 and not zero_allowed):
+        raise SettingsError(f"{name} must be {accepted} (unset: {default:g}), got {text!r}")
+    return value
+
+
+def dashboard_cache_seconds() -> int:
+    """Seconds the dashboard keeps a query result: env ``BILLING_DASHBOARD_CACHE_SECONDS``, default 60
+    (0: no caching)."""
+    return int(_dashboard_number("BILLING_DASHBOARD_CACHE_SECONDS", DEFAULT_DASHBOARD_CACHE_SECONDS, zero_allowed=True))
+
+
+def stale_after_hours() -> float:
+    """Hours after the last refresh at which the dashboard calls its data stale: env
+    ``BILLING_STALE_AFTER_HOURS``, default 26."""
+    return _dashboard_number("BILLING_STALE_AFTER_HOURS", DEFAULT_STALE_AFTER_HOURS, zero_allowed=True)
+
+
+def session_minutes() -> float:
+    """How long a dashboard sign-in lasts: env ``BILLING_SESSION_MINUTES``, default 480 (above 0)."""
+    return _dashboard_number("BILLING_SESSION_MINUTES", DEFAULT_SESSION_MINUTES, zero_allowed=False)

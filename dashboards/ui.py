@@ -224,6 +224,20 @@ def date_range_filter(report: str, key: str, label: str = "Date range", help: st
     return None, None
 
 
+def report_filters(
+    report: str, prefix: str, help: str, label: str = "Date range", widths: Sequence[int] = (3, 3, 3)
+) -> tuple[list[str] | None, date | None, date | None, list]:
+    """The row of filters a report opens with: the client filter (key ``<prefix>_clients``) and the
+    range of the report's date (``<prefix>_dates``, ``date_range_filter``), in columns of these
+    ``widths``. Returns (clients, start, end, the remaining columns for the page's own filters)."""
+    columns = st.columns(list(widths))
+    with columns[0]:
+        clients = client_filter(f"{prefix}_clients")
+    with columns[1]:
+        start, end = date_range_filter(report, f"{prefix}_dates", label=label, help=help)
+    return clients, start, end, columns[2:]
+
+
 def describe_range(start: date | None, end: date | None) -> str:
     if start is None and end is None:
         return "all dates"

@@ -14,16 +14,12 @@ ui.page_header(
     "time period is based on date mailed.",
 )
 
-left, middle, right = st.columns([3, 3, 3])
-with left:
-    clients = ui.client_filter("ba_clients")
-with middle:
-    start, end = ui.date_range_filter(
-        "billing_activity_details",
-        "ba_dates",
-        label="Date mailed",
-        help="Print: handed to the post office; electronic: all sent. The client's local date; inclusive.",
-    )
+clients, start, end, (right,) = ui.report_filters(
+    "billing_activity_details",
+    "ba",
+    label="Date mailed",
+    help="Print: handed to the post office; electronic: all sent. The client's local date; inclusive.",
+)
 with right:
     batch_types = ui.choice_filter(
         "Delivery",

@@ -134,13 +134,12 @@ st.divider()
 # Jobs
 # --------------------------------------------------------------------------------------------
 
-left, middle, right, search_column = st.columns([3, 3, 3, 2])
-with left:
-    clients = ui.client_filter("jt_clients")
-with middle:
-    start, end = ui.date_range_filter(
-        "job_tracking", "jt_dates", help="The date the job was created, in the client's time zone; inclusive."
-    )
+clients, start, end, (right, search_column) = ui.report_filters(
+    "job_tracking",
+    "jt",
+    help="The date the job was created, in the client's time zone; inclusive.",
+    widths=(3, 3, 3, 2),
+)
 with right:
     methods = ui.method_filter("jt_methods")
 with search_column:
