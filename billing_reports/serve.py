@@ -94,6 +94,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
             f"the warehouse {warehouse} does not exist yet: run `billing-reports build` first "
             "(or `billing-reports refresh`), or pass --warehouse"
         )
+    try:  # the dashboard's own settings: a bad value stops here, not in every browser
+        for read in (settings.dashboard_cache_seconds, settings.stale_after_hours, settings.session_minutes):
+            read()
+    except settings.SettingsError as error:
+        raise UserError(f"refusing to start: {error}") from error
     environment = dict(os.environ)
     environment["BILLING_WAREHOUSE"] = str(warehouse)
     shown_host = "localhost" if args.host in (DEFAULT_HOST, ALL_INTERFACES) else args.host

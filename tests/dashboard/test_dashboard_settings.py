@@ -97,6 +97,16 @@ def test_with_good_settings_the_dashboard_shows_no_settings_error(use_warehouse,
     assert not app.exception and not app.error, [item.value for item in app.error]
 
 
+@pytest.mark.parametrize("name", IDS)
+def test_serve_refuses_to_start_with_a_bad_setting(dashboard_warehouse, monkeypatch, capsys, name):
+    from billing_reports import cli
+
+    monkeypatch.setenv(name, "lots")
+    assert cli.main(["serve", "--warehouse", str(dashboard_warehouse)]) == 2
+    error = capsys.readouterr().err
+    assert f"refusing to start: {name} must be a number" in error and "'lots'" in error, error
+
+
 # ----------------------------------------------------------------------------------------------
 # The dashboard is an installed package: no sys.path edit anywhere
 # ----------------------------------------------------------------------------------------------
