@@ -95,7 +95,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "(or `billing-reports refresh`), or pass --warehouse"
         )
     try:  # the dashboard's own settings: a bad value stops here, not in every browser
-        for read in (settings.dashboard_cache_seconds, settings.stale_after_hours, settings.session_minutes):
+        for read in settings.DASHBOARD_OWN_SETTINGS:
             read()
     except settings.SettingsError as error:
         raise UserError(f"refusing to start: {error}") from error

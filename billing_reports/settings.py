@@ -98,34 +98,40 @@ DEFAULT_STALE_AFTER_HOURS = 26.0
 DEFAULT_SESSION_MINUTES = 480.0
 
 
-def _dashboard_number(name: str, default: float, *, zero_allowed: bool) -> float:
-    """The number in env ``name``: unset or empty gives ``default``; anything but a finite number
-    of at least 0 (above 0 unless ``zero_allowed``) is a ``SettingsError`` naming the variable."""
+def _dashboard_number(name: str, default: float, unit: str, *, above_zero: bool = False) -> float:
+    """The variable ``name`` as a finite number of ``unit`` that is 0 or more (above 0 with
+    ``above_zero``); ``default`` when it is unset or empty; else a ``SettingsError`` naming the
+    variable, the value and what is accepted."""
     text = os.environ.get(name, "").strip()
     if not text:
         return default
-    accepted = "a number of 0 or more" if zero_allowed else "a number above 0"
+    least = "above 0" if above_zero else "0 or more"
     try:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not math.isfinite(value) or value < 0 or (value == 0 and not zero_allowed):
-        raise SettingsError(f"{name} must be {accepted} (unset: {default:g}), got {text!r}")
+    if not math.isfinite(value) or value < 0 or (above_zero and value == 0):
+        raise SettingsError(f"{name} must be a number of {unit}, {least}; got {text!r}")
     return value
 
 
 def dashboard_cache_seconds() -> int:
-    """Seconds the dashboard keeps a query result: env ``BILLING_DASHBOARD_CACHE_SECONDS``, default 60
-    (0: no caching)."""
-    return int(_dashboard_number("BILLING_DASHBOARD_CACHE_SECONDS", DEFAULT_DASHBOARD_CACHE_SECONDS, zero_allowed=True))
+    """Seconds the dashboard keeps a query result: env ``BILLING_DASHBOARD_CACHE_SECONDS``, default
+    60 (0: not kept)."""
+    return int(_dashboard_number("BILLING_DASHBOARD_CACHE_SECONDS", DEFAULT_DASHBOARD_CACHE_SECONDS, "seconds"))
 
 
 def stale_after_hours() -> float:
     """Hours after the last refresh at which the dashboard calls its data stale: env
     ``BILLING_STALE_AFTER_HOURS``, default 26."""
-    return _dashboard_number("BILLING_STALE_AFTER_HOURS", DEFAULT_STALE_AFTER_HOURS, zero_allowed=True)
+    return _dashboard_number("BILLING_STALE_AFTER_HOURS", DEFAULT_STALE_AFTER_HOURS, "hours")
 
 
 def session_minutes() -> float:
     """How long a dashboard sign-in lasts: env ``BILLING_SESSION_MINUTES``, default 480 (above 0)."""
-    return _dashboard_number("BILLING_SESSION_MINUTES", DEFAULT_SESSION_MINUTES, zero_allowed=False)
+    return _dashboard_number("BILLING_SESSION_MINUTES", DEFAULT_SESSION_MINUTES, "minutes", above_zero=True)
+
+
+#: The settings the dashboard itself reads: ``serve`` reads them before starting Streamlit and the
+#: app at the start of every run, so that a bad value stops it with its message, not on a page.
+DASHBOARD_OWN_SETTINGS = (dashboard_cache_seconds, stale_after_hours, session_minutes)

@@ -29,7 +29,7 @@ def stop_on_bad_setting(error: settings.SettingsError) -> None:
 try:
     from dashboards import auth, data  # data reads BILLING_DASHBOARD_CACHE_SECONDS on import
 
-    for read in (settings.dashboard_cache_seconds, settings.stale_after_hours, settings.session_minutes):
+    for read in settings.DASHBOARD_OWN_SETTINGS:
         read()  # a bad value stops the dashboard here, not halfway through a page
 except settings.SettingsError as error:
     stop_on_bad_setting(error)

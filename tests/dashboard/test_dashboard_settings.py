@@ -21,6 +21,10 @@ DASHBOARD_SETTINGS = [
 IDS = [row[0] for row in DASHBOARD_SETTINGS]
 
 
+def test_serve_and_the_app_check_every_dashboard_setting():
+    assert [row[1] for row in DASHBOARD_SETTINGS] == list(settings.DASHBOARD_OWN_SETTINGS)
+
+
 @pytest.mark.parametrize(("name", "read", "default", "text", "value"), DASHBOARD_SETTINGS, ids=IDS)
 def test_unset_or_empty_is_the_default_and_a_valid_value_is_read(monkeypatch, name, read, default, text, value):
     monkeypatch.delenv(name, raising=False)
@@ -47,7 +51,7 @@ def test_zero_turns_caching_off_but_is_no_session_length(monkeypatch):
     monkeypatch.setenv("BILLING_DASHBOARD_CACHE_SECONDS", "0")
     assert settings.dashboard_cache_seconds() == 0
     monkeypatch.setenv("BILLING_SESSION_MINUTES", "0")
-    with pytest.raises(settings.SettingsError, match="BILLING_SESSION_MINUTES must be a number above 0"):
+    with pytest.raises(settings.SettingsError, match="BILLING_SESSION_MINUTES must be a number of minutes, above 0"):
         settings.session_minutes()
 
 
