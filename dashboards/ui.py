@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import html
 import urllib.parse
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
@@ -171,13 +171,16 @@ def client_filter(key: str) -> list[str] | None:
 
 def choice_filter(
     label: str,
-    options: Sequence[str],
+    options: Sequence[str] | Mapping[str, str],
     key: str,
-    format_func: Callable[[str], str] = str,
+    format_func: Callable[[str], str] | None = None,
     placeholder: str = "All",
     default: Sequence[str] | None = None,
 ) -> list[str] | None:
-    """A multiselect; nothing chosen = no condition (None)."""
+    """A multiselect; nothing chosen = no condition (None). ``options`` may map each value to the
+    label shown for it (then ``format_func`` defaults to that mapping)."""
+    if format_func is None:
+        format_func = options.get if isinstance(options, Mapping) else str
     chosen = st.multiselect(
         label, list(options), default=default, key=key, format_func=format_func, placeholder=placeholder
     )

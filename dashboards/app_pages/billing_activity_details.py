@@ -21,13 +21,7 @@ clients, start, end, (right,) = ui.report_filters(
     help="Print: handed to the post office; electronic: all sent. The client's local date; inclusive.",
 )
 with right:
-    batch_types = ui.choice_filter(
-        "Delivery",
-        list(ui.BATCH_TYPE_LABELS),
-        "ba_types",
-        format_func=ui.BATCH_TYPE_LABELS.get,
-        placeholder="Print and electronic",
-    )
+    batch_types = ui.choice_filter("Delivery", ui.BATCH_TYPE_LABELS, "ba_types", placeholder="Print and electronic")
 
 batches = data.billing_activity_details(clients, start, end, batch_types)
 if batches.empty:

@@ -26,12 +26,7 @@ clients, start, end, (right,) = ui.report_filters(
 )
 with right:
     states = ui.choice_filter(
-        "State",
-        list(ui.PICKUP_STATE_LABELS),
-        "fp_states",
-        format_func=ui.PICKUP_STATE_LABELS.get,
-        placeholder="Every state",
-        default=["waiting", "overdue"],
+        "State", ui.PICKUP_STATE_LABELS, "fp_states", placeholder="Every state", default=["waiting", "overdue"]
     )
 
 files = data.file_pickup(clients, start, end, states)

@@ -323,13 +323,7 @@ with filters[1]:
         placeholder="All document types",
     )
 with filters[2]:
-    states = ui.choice_filter(
-        "State",
-        list(data.DOCUMENT_STATES),
-        "jt_doc_states",
-        format_func=lambda value: data.DOCUMENT_STATES[value],
-        placeholder="All states",
-    )
+    states = ui.choice_filter("State", data.DOCUMENT_STATES, "jt_doc_states", placeholder="All states")
 with filters[3]:
     page_size = st.selectbox("Rows per page", PAGE_SIZES, key="jt_doc_page_size")
 total = data.job_document_count(job_id, clients, document_methods, document_types, states)

@@ -45,14 +45,8 @@ class WarehouseFile:
 
 def warehouse_file() -> WarehouseFile:
     """The warehouse file (``BILLING_WAREHOUSE``) with its inode, mtime and size, for cache keys."""
-    path = settings.warehouse_path()
-    try:
-        stat = path.stat()
-    except FileNotFoundError as error:
-        raise WarehouseMissing(
-            f"The warehouse {path} does not exist yet: run `billing-reports build` first."
-        ) from error
-    return WarehouseFile(str(path), (stat.st_ino, stat.st_mtime_ns, stat.st_size))
+    path = str(settings.warehouse_path())
+    return WarehouseFile(path, _fingerprint(path))
 
 
 def _bindable(value: Any) -> Any:
@@ -183,11 +177,6 @@ def _frame(sql: str, params: Iterable[Any] = ()) -> pd.DataFrame:
 def current_scope() -> auth.Scope:
     """The signed-in user's scope (``dashboards.auth.current_scope``), checked on every call."""
     return auth.current_scope()
-
-
-def _scoped(client_ids: Iterable[str] | None) -> tuple[str, ...] | None:
-    """The clients a query may read: ``client_ids`` (None = all) limited to the user's scope."""
-    return current_scope().clients(client_ids)
 
 
 class _Where:
