@@ -10,7 +10,7 @@ never fails on a slow machine. For each size it
    process) with its stages: validation, landing (dbt's on-run-start), models, tests, publish,
    from the refresh log; and its peak memory, two ways: the largest process (``ru_maxrss``) and the
    whole process tree (RSS summed over the refresh and its descendants, sampled from /proc);
-4. measures **every dashboard query** (the functions of ``dashboards/data.py`` that the pages call,
+4. measures **every dashboard query** (the functions of ``dashboards.data`` that the pages call,
    uncached) against the refreshed warehouse;
 5. unless ``--no-incremental``, measures the **refresh after one more day** (the generator's
    ``extend_one_day`` on a copy of the folder, then ``refresh`` on the published warehouse) and,
@@ -582,7 +582,6 @@ def dashboard_queries(warehouse: Path, runs: int, pages: list[str] | None = None
     # Outside `streamlit run`, every cached call warns that there is no runtime: not news here.
     os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")
     logging.getLogger("streamlit").setLevel(logging.ERROR)
-    sys.path.insert(0, str(PROJECT_DIR))
     try:
         from dashboards import auth, data
     except Exception as error:  # noqa: BLE001 - the dashboard is optional for the benchmark
@@ -622,10 +621,7 @@ def dashboard_queries(warehouse: Path, runs: int, pages: list[str] | None = None
 
 
 def _clear_caches(data) -> None:
-    for name in dir(data):
-        clear = getattr(getattr(data, name), "clear", None)
-        if callable(clear) and name.startswith("_cached"):
-            clear()
+    data.clear_caches()
 
 
 def page_calls(data) -> dict:

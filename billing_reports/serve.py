@@ -93,9 +93,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     environment = dict(os.environ)
     environment["BILLING_WAREHOUSE"] = str(warehouse)
-    environment["PYTHONPATH"] = os.pathsep.join(
-        [str(settings.PROJECT_DIR), *filter(None, [environment.get("PYTHONPATH")])]
-    )
     shown_host = "localhost" if args.host in (DEFAULT_HOST, ALL_INTERFACES) else args.host
     progress(f"serving the dashboard on {warehouse} at http://{shown_host}:{args.port} (Ctrl+C stops it)")
     process = subprocess.Popen(streamlit_command(args.port, args.host), cwd=settings.PROJECT_DIR, env=environment)

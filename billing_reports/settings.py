@@ -224,6 +224,37 @@ class SmtpSettings:
         )
 
 
+# --------------------------------------------------------------------------------------------
+# The dashboard's settings (dashboards.data, dashboards.auth; docs/dashboard.md)
+# --------------------------------------------------------------------------------------------
+
+DEFAULT_DASHBOARD_CACHE_SECONDS = 60
+DEFAULT_STALE_AFTER_HOURS = 26.0
+DEFAULT_SESSION_MINUTES = 480.0
+
+
+def dashboard_cache_seconds() -> int:
+    """Seconds the dashboard keeps a query result: env ``BILLING_DASHBOARD_CACHE_SECONDS``, default
+    60 (0: not kept)."""
+    return int(number("BILLING_DASHBOARD_CACHE_SECONDS", DEFAULT_DASHBOARD_CACHE_SECONDS, "seconds"))
+
+
+def stale_after_hours() -> float:
+    """Hours after the last refresh at which the dashboard calls its data stale: env
+    ``BILLING_STALE_AFTER_HOURS``, default 26."""
+    return number("BILLING_STALE_AFTER_HOURS", DEFAULT_STALE_AFTER_HOURS, "hours")
+
+
+def session_minutes() -> float:
+    """How long a dashboard sign-in lasts: env ``BILLING_SESSION_MINUTES``, default 480 (above 0)."""
+    return number("BILLING_SESSION_MINUTES", DEFAULT_SESSION_MINUTES, "minutes", above_zero=True)
+
+
+#: The settings the dashboard itself reads: the app reads them at the start of every run, so that
+#: a bad value stops it with its message, not on a page.
+DASHBOARD_OWN_SETTINGS = (dashboard_cache_seconds, stale_after_hours, session_minutes)
+
+
 #: What ``serve`` checks before it starts the dashboard, so that a bad value stops it with exit
 #: code 2 instead of failing on a page.
 DASHBOARD_SETTINGS: tuple[Callable[[], object], ...] = (
@@ -232,6 +263,7 @@ DASHBOARD_SETTINGS: tuple[Callable[[], object], ...] = (
     auth_disabled,
     support_url,
     support_email,
+    *DASHBOARD_OWN_SETTINGS,
 )
 
 

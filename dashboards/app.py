@@ -9,22 +9,29 @@ then sees only their own client, the provider's operations staff every client.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import streamlit as st
 
-# `streamlit run dashboards/app.py` puts dashboards/ on sys.path; the pages import the package.
+from billing_reports import settings
+
 # The pages live in app_pages/, not pages/: a pages/ folder next to the entrypoint switches on
 # Streamlit's legacy multipage mode, whose first run of a fresh server (or of an AppTest) serves a
 # page URL straight from the folder, bypassing this file and its navigation.
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-if str(PROJECT_DIR) not in sys.path:
-    sys.path.insert(0, str(PROJECT_DIR))
-
-import streamlit as st  # noqa: E402
-
-from dashboards import auth, data  # noqa: E402
-
 st.set_page_config(page_title="Billing reports", page_icon=":material/receipt_long:", layout="wide")
+
+
+def stop_on_bad_setting(error: settings.SettingsError) -> None:
+    """A setting the dashboard cannot use: say which and how to fix it, instead of a traceback."""
+    st.error(f"The dashboard cannot start: {error}", icon=":material/settings:")
+    st.caption("Fix the setting in the dashboard's environment (docs/dashboard.md) and restart it.")
+    st.stop()
+
+
+try:
+    from dashboards import auth, data  # data reads BILLING_DASHBOARD_CACHE_SECONDS on import
+
+    settings.check(settings.DASHBOARD_OWN_SETTINGS)  # a bad value stops here, not halfway through a page
+except settings.SettingsError as error:
+    stop_on_bad_setting(error)
 
 PAGES = {
     "Jobs": [
@@ -80,3 +87,5 @@ except data.WarehouseMissing as error:
     st.caption("The dashboard reads the published warehouse; `billing-reports build` or `refresh` creates it.")
 except data.WarehouseUnavailable as error:
     st.error(f"{error}. A build may be writing it in place; try again in a minute.", icon=":material/hourglass_top:")
+except settings.SettingsError as error:
+    stop_on_bad_setting(error)

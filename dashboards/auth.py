@@ -29,7 +29,6 @@ import hmac
 import json
 import logging
 import math
-import os
 import re
 import secrets
 import sys
@@ -46,13 +45,13 @@ import streamlit as st
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from billing_reports import settings
 from billing_reports import users as user_store
 from billing_reports.serve import auth_disabled, auth_off_refusal
 
 #: Where the signed session lives in st.session_state (no widget uses this key).
 SESSION_KEY = "_billing_auth_session"
 MESSAGE_KEY = "_billing_auth_message"  # what the last sign-in attempt says, shown once
-DEFAULT_SESSION_MINUTES = 480.0
 FREE_FAILURES = 3  # failed sign-ins in a row before attempts are slowed down
 FIRST_DELAY_SECONDS = 1.0
 MAX_DELAY_SECONDS = 60.0
@@ -143,15 +142,9 @@ DEMO = Scope("ops", username="demo", demo=True)
 
 
 def session_seconds() -> float:
-    """How long a session lasts: env ``BILLING_SESSION_MINUTES`` (default 480), in seconds."""
-    text = os.environ.get("BILLING_SESSION_MINUTES", "").strip()
-    try:
-        minutes = float(text) if text else DEFAULT_SESSION_MINUTES
-    except ValueError:
-        minutes = DEFAULT_SESSION_MINUTES
-    if not math.isfinite(minutes) or minutes <= 0:
-        minutes = DEFAULT_SESSION_MINUTES
-    return minutes * 60
+    """How long a session lasts, in seconds: ``settings.session_minutes()`` (env
+    ``BILLING_SESSION_MINUTES``, default 480; a bad value is a ``SettingsError``)."""
+    return settings.session_minutes() * 60
 
 
 # --------------------------------------------------------------------------------------------

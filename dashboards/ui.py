@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import html
 import urllib.parse
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
@@ -171,13 +171,16 @@ def client_filter(key: str) -> list[str] | None:
 
 def choice_filter(
     label: str,
-    options: Sequence[str],
+    options: Sequence[str] | Mapping[str, str],
     key: str,
-    format_func: Callable[[str], str] = str,
+    format_func: Callable[[str], str] | None = None,
     placeholder: str = "All",
     default: Sequence[str] | None = None,
 ) -> list[str] | None:
-    """A multiselect; nothing chosen = no condition (None)."""
+    """A multiselect; nothing chosen = no condition (None). ``options`` may map each value to the
+    label shown for it (then ``format_func`` defaults to that mapping)."""
+    if format_func is None:
+        format_func = options.get if isinstance(options, Mapping) else str
     chosen = st.multiselect(
         label, list(options), default=default, key=key, format_func=format_func, placeholder=placeholder
     )
@@ -222,6 +225,20 @@ def date_range_filter(report: str, key: str, label: str = "Date range", help: st
     if isinstance(value, date):
         return value, value
     return None, None
+
+
+def report_filters(
+    report: str, prefix: str, help: str, label: str = "Date range", widths: Sequence[int] = (3, 3, 3)
+) -> tuple[list[str] | None, date | None, date | None, list]:
+    """The row of filters a report opens with: the client filter (key ``<prefix>_clients``) and the
+    range of the report's date (``<prefix>_dates``, ``date_range_filter``), in columns of these
+    ``widths``. Returns (clients, start, end, the remaining columns for the page's own filters)."""
+    columns = st.columns(list(widths))
+    with columns[0]:
+        clients = client_filter(f"{prefix}_clients")
+    with columns[1]:
+        start, end = date_range_filter(report, f"{prefix}_dates", label=label, help=help)
+    return clients, start, end, columns[2:]
 
 
 def describe_range(start: date | None, end: date | None) -> str:

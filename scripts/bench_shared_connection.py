@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from billing_reports import bench
-from dashboards import data
+from dashboards.data import _warehouse as data  # the shared connection and its _execute
 
 warehouse = Path(sys.argv[1])
 shared_execute = data._execute

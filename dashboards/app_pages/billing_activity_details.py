@@ -14,24 +14,14 @@ ui.page_header(
     "time period is based on date mailed.",
 )
 
-left, middle, right = st.columns([3, 3, 3])
-with left:
-    clients = ui.client_filter("ba_clients")
-with middle:
-    start, end = ui.date_range_filter(
-        "billing_activity_details",
-        "ba_dates",
-        label="Date mailed",
-        help="Print: handed to the post office; electronic: all sent. The client's local date; inclusive.",
-    )
+clients, start, end, (right,) = ui.report_filters(
+    "billing_activity_details",
+    "ba",
+    label="Date mailed",
+    help="Print: handed to the post office; electronic: all sent. The client's local date; inclusive.",
+)
 with right:
-    batch_types = ui.choice_filter(
-        "Delivery",
-        list(ui.BATCH_TYPE_LABELS),
-        "ba_types",
-        format_func=ui.BATCH_TYPE_LABELS.get,
-        placeholder="Print and electronic",
-    )
+    batch_types = ui.choice_filter("Delivery", ui.BATCH_TYPE_LABELS, "ba_types", placeholder="Print and electronic")
 
 batches = data.billing_activity_details(clients, start, end, batch_types)
 if batches.empty:

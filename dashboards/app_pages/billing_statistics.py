@@ -15,13 +15,9 @@ ui.page_header(
     "whichever is last.",
 )
 
-left, middle, right = st.columns([3, 3, 3])
-with left:
-    clients = ui.client_filter("bs_clients")
-with middle:
-    start, end = ui.date_range_filter(
-        "billing_statistics", "bs_dates", help="The job's complete date, in the client's time zone; inclusive."
-    )
+clients, start, end, (right,) = ui.report_filters(
+    "billing_statistics", "bs", help="The job's complete date, in the client's time zone; inclusive."
+)
 with right:
     methods = ui.method_filter("bs_methods")
 

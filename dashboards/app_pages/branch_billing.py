@@ -19,12 +19,8 @@ ui.page_header(
     "facility, please enter the exchange rate that appears on your invoice.",
 )
 
-columns = st.columns([3, 3, 3])
-with columns[0]:
-    clients = ui.client_filter("bb_clients")
-with columns[1]:
-    start, end = ui.date_range_filter("branch_billing", "bb_dates", help="The fee date; inclusive.")
-with columns[2]:
+clients, start, end, (branch_column,) = ui.report_filters("branch_billing", "bb", help="The fee date; inclusive.")
+with branch_column:
     branch_codes = ui.branch_filter("bb_branches", clients)
 rate_column, rate_note = st.columns([2, 3], vertical_alignment="bottom")
 with rate_column:

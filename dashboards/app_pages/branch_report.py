@@ -14,16 +14,15 @@ ui.page_header(
     "appropriately. Please contact customer service if your branch names/numbers do not appear.",
 )
 
-columns = st.columns([3, 3, 3, 3])
-with columns[0]:
-    clients = ui.client_filter("br_clients")
-with columns[1]:
-    start, end = ui.date_range_filter(
-        "branch_activity", "br_dates", help="The job's complete date, in the client's time zone; inclusive."
-    )
-with columns[2]:
+clients, start, end, (branch_column, method_column) = ui.report_filters(
+    "branch_activity",
+    "br",
+    help="The job's complete date, in the client's time zone; inclusive.",
+    widths=(3, 3, 3, 3),
+)
+with branch_column:
     branch_codes = ui.branch_filter("br_branches", clients)
-with columns[3]:
+with method_column:
     methods = ui.method_filter("br_methods")
 
 # The report applies only to clients who invoice by branch (dim_clients.invoices_by_branch).

@@ -21,21 +21,12 @@ ui.page_header(
 )
 st.info(SUPPORT_HINT, icon=":material/support_agent:")
 
-left, middle, right = st.columns([3, 3, 3])
-with left:
-    clients = ui.client_filter("fp_clients")
-with middle:
-    start, end = ui.date_range_filter(
-        "file_pickup", "fp_dates", label="Uploaded", help="The upload date, in the client's time zone; inclusive."
-    )
+clients, start, end, (right,) = ui.report_filters(
+    "file_pickup", "fp", label="Uploaded", help="The upload date, in the client's time zone; inclusive."
+)
 with right:
     states = ui.choice_filter(
-        "State",
-        list(ui.PICKUP_STATE_LABELS),
-        "fp_states",
-        format_func=ui.PICKUP_STATE_LABELS.get,
-        placeholder="Every state",
-        default=["waiting", "overdue"],
+        "State", ui.PICKUP_STATE_LABELS, "fp_states", placeholder="Every state", default=["waiting", "overdue"]
     )
 
 files = data.file_pickup(clients, start, end, states)

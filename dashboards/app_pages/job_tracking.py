@@ -134,13 +134,12 @@ st.divider()
 # Jobs
 # --------------------------------------------------------------------------------------------
 
-left, middle, right, search_column = st.columns([3, 3, 3, 2])
-with left:
-    clients = ui.client_filter("jt_clients")
-with middle:
-    start, end = ui.date_range_filter(
-        "job_tracking", "jt_dates", help="The date the job was created, in the client's time zone; inclusive."
-    )
+clients, start, end, (right, search_column) = ui.report_filters(
+    "job_tracking",
+    "jt",
+    help="The date the job was created, in the client's time zone; inclusive.",
+    widths=(3, 3, 3, 2),
+)
 with right:
     methods = ui.method_filter("jt_methods")
 with search_column:
@@ -324,13 +323,7 @@ with filters[1]:
         placeholder="All document types",
     )
 with filters[2]:
-    states = ui.choice_filter(
-        "State",
-        list(data.DOCUMENT_STATES),
-        "jt_doc_states",
-        format_func=lambda value: data.DOCUMENT_STATES[value],
-        placeholder="All states",
-    )
+    states = ui.choice_filter("State", data.DOCUMENT_STATES, "jt_doc_states", placeholder="All states")
 with filters[3]:
     page_size = st.selectbox("Rows per page", PAGE_SIZES, key="jt_doc_page_size")
 total = data.job_document_count(job_id, clients, document_methods, document_types, states)

@@ -15,16 +15,13 @@ ui.page_header(
     "authorized. Please note that only a primary support contact may request changes to processing rules.",
 )
 
-left, middle, right = st.columns([3, 3, 4])
-with left:
-    clients = ui.client_filter("rc_clients")
-with middle:
-    start, end = ui.date_range_filter(
-        "rule_change_audit",
-        "rc_dates",
-        label="Requested",
-        help="The request date, in the client's time zone; inclusive.",
-    )
+clients, start, end, (right,) = ui.report_filters(
+    "rule_change_audit",
+    "rc",
+    label="Requested",
+    help="The request date, in the client's time zone; inclusive.",
+    widths=(3, 3, 4),
+)
 with right:
     choice = st.segmented_control(
         "Authorization",

@@ -40,6 +40,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 import pytest
@@ -171,8 +172,31 @@ JOBS = [
      True, False, "ddcnpnnppp", None, None),
 ]
 
+class Document(NamedTuple):
+    """A row of DOCUMENTS: one document of a job (``method``: how it was to be delivered;
+    ``channel``: where it was routed)."""
+
+    document: str
+    client: str
+    job: str
+    batch: str | None
+    customer: str
+    branch: str
+    doc_type: str
+    method: str
+    channel: str
+    pulled_at: str | None
+    amount: str
+    currency: str
+
+    @property
+    def group(self) -> str:
+        """The delivery group of the method: print, pull or electronic."""
+        return {"us_mail": "print", "pull": "pull"}.get(self.method, "electronic")
+
+
 # document, client, job, batch, customer, branch, type, method, routed channel, pulled_at, amount, currency
-DOCUMENTS = [
+_DOCUMENT_ROWS = [
     *[(f"D0{n}", "ACME", "J0", "B0", f"CUST-A{n}", "NE", "invoice", "us_mail", "us_mail", None, "100.00", "USD")
       for n in range(1, 6)],
     ("D11", "ACME", "J1", "B1", "CUST-A1", "NE", "invoice", "us_mail", "us_mail", None, "150.00", "USD"),
@@ -193,6 +217,7 @@ DOCUMENTS = [
     ("D61", "MAPLE", "J6", "B9", "CUST-M1", "TOR", "invoice", "us_mail", "us_mail", None, "125.00", "CAD"),
     ("D62", "MAPLE", "J6", "B9", "CUST-M3", "TOR", "invoice", "us_mail", "us_mail", None, "125.00", "CAD"),
 ]
+DOCUMENTS = [Document(*row) for row in _DOCUMENT_ROWS]
 
 # The delivery attempts of the electronic documents (J1's e-mail bounced once; J2's fax failed
 # once, then went out): delivery, document, channel, attempted at, sent at, outcome.
@@ -385,28 +410,14 @@ def _job_documents() -> list[tuple]:
     names = {job[1]: job[2] for job in JOBS}
     mailed = {row[2]: (row[3], f"{row[5]} 15:00") for row in BATCHES}
     rows = []
-    for (
-        document,
-        client,
-        job,
-        batch,
-        customer,
-        branch,
-        doc_type,
-        method,
-        channel,
-        pulled_at,
-        amount,
-        currency,
-    ) in DOCUMENTS:
-        attempts = [row for row in DELIVERIES if row[1] == document]
-        group = {"us_mail": "print", "pull": "pull"}.get(method, "electronic")
-        batch_type, mailed_at = mailed.get(batch, (None, None))
+    for doc in DOCUMENTS:
+        attempts = [row for row in DELIVERIES if row[1] == doc.document]
+        batch_type, mailed_at = mailed.get(doc.batch, (None, None))
         first_sent = min((row[4] for row in attempts if row[4]), default=None)
         last = attempts[-1] if attempts else None
-        if group == "pull":
+        if doc.group == "pull":
             state, out_at = "pulled", None
-        elif group == "print":
+        elif doc.group == "print":
             state, out_at = ("sent" if mailed_at else "waiting"), mailed_at
         else:
             outcome = last[5] if last else None
@@ -416,10 +427,12 @@ def _job_documents() -> list[tuple]:
             out_at = first_sent
         rows.append(
             (
-                client, job, names[job], batch, batch_type or ("print" if group == "print" else "electronic"),
-                document, f"INV-{document}", doc_type, "2026-03-01", customer, f"Customer {customer}", branch,
-                channel, method, "T" if method == "pull" else None, group, pulled_at is not None, pulled_at,
-                amount, currency, 2, len(attempts), sum(row[5] == "sent" for row in attempts),
+                doc.client, doc.job, names[doc.job], doc.batch,
+                batch_type or ("print" if doc.group == "print" else "electronic"),
+                doc.document, f"INV-{doc.document}", doc.doc_type, "2026-03-01", doc.customer,
+                f"Customer {doc.customer}", doc.branch, doc.channel, doc.method,
+                "T" if doc.method == "pull" else None, doc.group, doc.pulled_at is not None, doc.pulled_at,
+                doc.amount, doc.currency, 2, len(attempts), sum(row[5] == "sent" for row in attempts),
                 sum(row[5] == "bounced" for row in attempts), sum(row[5] == "failed" for row in attempts),
                 first_sent, last[3] if last else None, last[5] if last else None, mailed_at, out_at,
                 out_at[:10] if out_at else None, state,
@@ -539,43 +552,30 @@ def build_warehouse(
             "fct_documents",
             [
                 (
-                    document,
-                    client,
-                    job,
-                    batch,
-                    customer,
-                    branch,
-                    doc_type,
-                    method,
-                    "T" if method == "pull" else None,
-                    pulled_at is not None,
-                    amount,
-                    currency,
+                    doc.document,
+                    doc.client,
+                    doc.job,
+                    doc.batch,
+                    doc.customer,
+                    doc.branch,
+                    doc.doc_type,
+                    doc.method,
+                    "T" if doc.method == "pull" else None,
+                    doc.pulled_at is not None,
+                    doc.amount,
+                    doc.currency,
                     2,
                     "document",
-                    channel,
-                    {"us_mail": "print", "pull": "pull"}.get(method, "electronic"),
-                    f"INV-{document}",
+                    doc.channel,
+                    doc.group,
+                    f"INV-{doc.document}",
                     "2026-03-01",
-                    doc_type == "invoice",
-                    doc_type == "statement",
-                    pulled_at,
-                    *completions[job],
+                    doc.doc_type == "invoice",
+                    doc.doc_type == "statement",
+                    doc.pulled_at,
+                    *completions[doc.job],
                 )
-                for (
-                    document,
-                    client,
-                    job,
-                    batch,
-                    customer,
-                    branch,
-                    doc_type,
-                    method,
-                    channel,
-                    pulled_at,
-                    amount,
-                    currency,
-                ) in DOCUMENTS
+                for doc in DOCUMENTS
             ],
         )
         _insert(connection, "rpt_job_documents", _job_documents())
@@ -831,16 +831,16 @@ def empty_warehouse(tmp_path_factory) -> Path:
 def use_warehouse(monkeypatch) -> Iterator:
     """Point the dashboard (env BILLING_WAREHOUSE) at a warehouse file for one test."""
 
-    from dashboards import data
+    from dashboards.data import _warehouse
 
     def use(path: Path) -> Path:
-        data._READERS.close()  # the dashboard's shared connection belongs to the previous file
+        _warehouse._READERS.close()  # the dashboard's shared connection belongs to the previous file
         monkeypatch.setenv("BILLING_WAREHOUSE", str(path))
         return path
 
     monkeypatch.delenv("BILLING_STALE_AFTER_HOURS", raising=False)
     yield use
-    data._READERS.close()
+    _warehouse._READERS.close()
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The dashboard's data access: SQL only in dashboards/data.py, only against marts, parameterised,
+"""The dashboard's data access: SQL only in the package dashboards/data, only against marts, parameterised,
 read-only per query, and a new publish of the warehouse shows at once."""
 
 from __future__ import annotations
@@ -17,6 +17,10 @@ import pytest
 from tests.dashboard.conftest import PROJECT_DIR, build_warehouse
 
 DASHBOARDS = PROJECT_DIR / "dashboards"
+#: The dashboard's one data module: the package dashboards/data (its __init__ and private modules).
+DATA_MODULES = sorted((DASHBOARDS / "data").glob("*.py"))
+#: The helpers of dashboards.data that read a relation named by their first argument.
+READS_ITS_FIRST_ARGUMENT = {"_with_client_names", "_distinct"}
 RELATION = re.compile(r"\b(?:from|join)\s+([A-Za-z_][\w.]*)", re.IGNORECASE)
 
 
@@ -41,6 +45,23 @@ def sql_strings(path: Path) -> list[str]:
     return [text for text in texts if re.search(r"\bselect\b", text, re.IGNORECASE)]
 
 
+def relations_read(paths: list[Path]) -> set[str]:
+    """The relations the SQL of some modules reads: those named after from/join in their SQL text,
+    and the first argument of every call of a helper that builds the query around it."""
+    relations = set()
+    for path in paths:
+        relations |= {name for text in sql_strings(path) for name in RELATION.findall(text)}
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in READS_ITS_FIRST_ARGUMENT
+            ):
+                assert isinstance(node.args[0], ast.Constant), f"{path.name}: {ast.unparse(node)} reads a computed name"
+                relations.add(node.args[0].value)
+    return relations
+
+
 def string_literals(path: Path) -> list[str]:
     """Every string literal of a module (the constant parts of f-strings included)."""
     texts = []
@@ -60,7 +81,7 @@ LOOKS_LIKE_SQL = re.compile(r"\bselect\b.*\bfrom\b|\b(from|join)\s+(marts|ops|ma
 )
 def test_pages_hold_no_sql(path):
     queries = [text for text in string_literals(path) if LOOKS_LIKE_SQL.search(text)]
-    assert not queries, f"{path.name} holds SQL {queries}: queries belong in dashboards/data.py"
+    assert not queries, f"{path.name} holds SQL {queries}: queries belong in dashboards/data"
     source = path.read_text(encoding="utf-8")
     assert "import duckdb" not in source and ".execute(" not in source and ".sql(" not in source
 
@@ -72,25 +93,33 @@ def test_the_sql_check_would_catch_a_query_in_a_page(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "path", [DASHBOARDS / "data.py", PROJECT_DIR / "billing_reports" / "activity_report.py"], ids=lambda p: p.name
+    "paths",
+    [DATA_MODULES, [PROJECT_DIR / "billing_reports" / "activity_report.py"]],
+    ids=["dashboards.data", "activity_report.py"],
 )
-def test_data_access_reads_only_marts_and_the_refresh_runs(path):
-    statements = sql_strings(path)
-    assert statements, f"no SQL found in {path}"
-    relations = {name for text in statements for name in RELATION.findall(text)}
+def test_data_access_reads_only_marts_and_the_refresh_runs(paths):
+    statements = [text for path in paths for text in sql_strings(path)]
+    assert statements, f"no SQL found in {paths}"
+    relations = relations_read(paths)
     assert relations, statements
     # ops.refresh_runs for the banner; the data-quality page (operations users only) reads two more.
-    ops = {"ops.refresh_runs", "ops.landing_accounting", "ops.rejected_rows"} if path.name == "data.py" else set()
+    ops = {"ops.refresh_runs", "ops.landing_accounting", "ops.rejected_rows"} if paths == DATA_MODULES else set()
     outside = {name for name in relations if not name.startswith("marts.") and name not in ops}
-    assert not outside, f"{path.name} reads {outside}; the dashboard reads schema marts only"
+    assert not outside, f"{paths} read {outside}; the dashboard reads schema marts only"
     for text in statements:
         assert not re.search(r"\b(insert|update|delete|create|drop|attach|copy)\b", text, re.IGNORECASE), text
 
 
+def test_the_relation_check_sees_the_models_a_helper_reads():
+    # billing_statistics names its model only as _with_client_names' first argument.
+    assert "marts.rpt_billing_statistics" in relations_read([DASHBOARDS / "data" / "_billing.py"])
+    assert "marts.rpt_customer_routing" in relations_read([DASHBOARDS / "data" / "_billing.py"])
+
+
 def test_data_access_never_formats_values_into_sql():
-    source = (DASHBOARDS / "data.py").read_text(encoding="utf-8")
+    sources = [path.read_text(encoding="utf-8") for path in DATA_MODULES]
     interpolated = set()
-    for node in ast.walk(ast.parse(source)):
+    for node in (node for source in sources for node in ast.walk(ast.parse(source))):
         if isinstance(node, ast.JoinedStr):
             text = "".join(part.value for part in node.values if isinstance(part, ast.Constant))
             if re.search(r"\bselect\b|\?", text, re.IGNORECASE):
@@ -98,8 +127,9 @@ def test_data_access_never_formats_values_into_sql():
                     ast.unparse(part.value) for part in node.values if isinstance(part, ast.FormattedValue)
                 }
     # Values are bound with ?; what is interpolated is a constant fragment built in the module.
-    assert interpolated == {"where.sql", "column", "model"}, interpolated
-    assert ".format(" not in source and "% (" not in source
+    # (_with_client_names' select_list and order_by are joined from the constant lists its callers pass.)
+    assert interpolated == {"where.sql", "column", "model", "select_list", "order_by"}, interpolated
+    assert not any(".format(" in source or "% (" in source for source in sources)
 
 
 @pytest.fixture
@@ -129,14 +159,11 @@ def test_every_query_function_takes_client_ids():
 
     from dashboards import data
 
-    public = [
-        function
-        for name, function in inspect.getmembers(data, inspect.isfunction)
-        if function.__module__ == data.__name__ and not name.startswith("_")
-    ]
+    public = [getattr(data, name) for name in data.__all__ if inspect.isfunction(getattr(data, name))]
+    assert len(public) > 30, "dashboards.data.__all__ names the functions the pages call"
     # The data-quality tables (ops users only) are not per client: a rejected row may have no client.
     takes_no_clients = {
-        "stale_after_hours",
+        "clear_caches",
         "warehouse_file",
         "last_refresh",
         "current_scope",
@@ -150,20 +177,47 @@ def test_every_query_function_takes_client_ids():
 
 
 def test_queries_share_one_connection_and_leave_none_open_when_idle(data_module, dashboard_warehouse, monkeypatch):
-    monkeypatch.setattr(data_module, "READER_IDLE_SECONDS", 0.2)
-    data_module._READERS.close()
-    opened = data_module._READERS.opened
+    from dashboards.data import _warehouse
+
+    monkeypatch.setattr(_warehouse, "READER_IDLE_SECONDS", 0.2)
+    _warehouse._READERS.close()
+    opened = _warehouse._READERS.opened
     data_module.billing_statistics(start=date(2026, 3, 1), end=date(2026, 3, 31))
     data_module.job_activity("J1")
     data_module.last_refresh()
     data_module.jobs()
     # Four reads of one publish: the file was opened once, not once per query.
-    assert data_module._READERS.opened - opened == 1
+    assert _warehouse._READERS.opened - opened == 1
     # A read-write open in this process fails while any read-only connection to the file is
     # open: once the dashboard is idle, nothing holds it.
     time.sleep(1.0)
     connection = duckdb.connect(str(dashboard_warehouse))
     connection.close()
+
+
+def test_one_reaper_thread_closes_the_idle_connection_however_many_queries_ran(dashboard_warehouse, monkeypatch):
+    import threading
+
+    from dashboards.data import _warehouse
+
+    monkeypatch.setattr(_warehouse, "READER_IDLE_SECONDS", 0.3)
+    readers = _warehouse._Readers()  # a fresh one, not the shared _READERS of the other tests
+    path = str(dashboard_warehouse)
+    threads_before = threading.active_count()
+    for _ in range(20):  # 20 busy-then-idle transitions
+        with readers.cursor(path, _warehouse._fingerprint(path)) as cursor:
+            assert cursor.execute("select count(*) from marts.dim_clients").fetchone() == (3,)  # ACME, MAPLE, BOLT
+    # One connection for the 20 queries and one thread to close it (not a timer per query).
+    assert readers.opened == 1
+    assert threading.active_count() - threads_before == 1
+    time.sleep(1.0)
+    # Idle for longer than READER_IDLE_SECONDS: closed, so a writer in this process may open the file.
+    duckdb.connect(path).close()
+    with readers.cursor(path, _warehouse._fingerprint(path)) as cursor:  # and a later query opens it again
+        cursor.execute("select 1")
+    assert readers.opened == 2
+    assert threading.active_count() - threads_before == 1
+    readers.close()
 
 
 def test_a_new_publish_shows_without_waiting_for_the_cache(use_warehouse, dashboard_warehouse, tmp_path, service_scope):

@@ -44,7 +44,7 @@ def test_find_documents_by_number_or_customer_account(data_module):
 def test_a_client_user_finds_only_their_clients_documents(data_module, monkeypatch):
     from dashboards import auth
 
-    monkeypatch.setattr(data_module, "current_scope", lambda: auth.Scope("client", "marie", "MAPLE"))
+    monkeypatch.setattr(auth, "current_scope", lambda: auth.Scope("client", "marie", "MAPLE"))
     assert data_module.find_documents("INV-D23").empty  # ACME's
     assert data_module.find_documents("CUST-M1", by="customer_account")["document_id"].tolist() == ["D51", "D61"]
     assert data_module.job_document_count("J1") == 0
@@ -55,7 +55,7 @@ def test_a_branch_user_sees_only_their_branches_documents_and_attempts(data_modu
     from dashboards import auth
 
     # Ned sees ACME's NE branch only: of J2, D21 and D22 (NE), not D23 (UNASSIGNED) nor its attempts.
-    monkeypatch.setattr(data_module, "current_scope", lambda: auth.Scope("client", "ned", "ACME", ("NE",)))
+    monkeypatch.setattr(auth, "current_scope", lambda: auth.Scope("client", "ned", "ACME", ("NE",)))
     assert data_module.job_document_page("J2")["document_id"].tolist() == ["D21", "D22"]
     assert data_module.find_documents("INV-D23").empty
     assert data_module.document_deliveries(["D21", "D23"])["delivery_id"].tolist() == ["DL21"]

@@ -1,5 +1,5 @@
 """Issue 8, each client sees only its own bills: sign-in, sessions, throttling, and the tenant scope
-that dashboards/data.py applies to every query (docs/security.md).
+that dashboards.data applies to every query (docs/security.md).
 
 The hand-made warehouse (conftest.py) has two clients, ACME and MAPLE. A client user of ACME
 must never see a trace of MAPLE: its jobs (J5, J6), customers (CUST-M*), branch (TOR, Toronto),
@@ -171,9 +171,9 @@ def widen(app, page: str):
 
 
 def warehouse_counts(path) -> dict[str, int]:
-    from dashboards import data
+    from dashboards.data import _warehouse
 
-    data._READERS.close()  # the dashboard's shared connection holds the file with its own settings
+    _warehouse._READERS.close()  # the dashboard's shared connection holds the file with its own settings
     connection = duckdb.connect(str(path), read_only=True)
     try:
         tables = [
@@ -631,14 +631,12 @@ def test_every_data_function_keeps_a_client_user_to_their_client(
     from dashboards import auth, data
 
     use_warehouse(dashboard_warehouse)
-    monkeypatch.setattr(data, "current_scope", lambda: auth.Scope("client", ACME_USER, "ACME"))
+    monkeypatch.setattr(auth, "current_scope", lambda: auth.Scope("client", ACME_USER, "ACME"))
     calls = _calls(data, asked)
     public = {
         name
-        for name, function in inspect.getmembers(data, inspect.isfunction)
-        if function.__module__ == data.__name__
-        and not name.startswith("_")
-        and "client_ids" in inspect.signature(function).parameters
+        for name in data.__all__
+        if inspect.isfunction(getattr(data, name)) and "client_ids" in inspect.signature(getattr(data, name)).parameters
     }
     assert public == set(calls), "a new data function needs a line in _calls (and its scope)"
     for name, call in calls.items():
@@ -664,7 +662,7 @@ def test_nobody_signed_in_reads_nothing(use_warehouse, dashboard_warehouse, monk
     from dashboards import auth, data
 
     use_warehouse(dashboard_warehouse)
-    monkeypatch.setattr(data, "current_scope", lambda: auth.NOBODY)
+    monkeypatch.setattr(auth, "current_scope", lambda: auth.NOBODY)
     for name, call in _calls(data, None).items():
         if name.startswith("job_activity"):
             with pytest.raises(JobNotFound):
