@@ -217,8 +217,6 @@ def one_day(
     baselined = _baseline_outbox(warehouse, outbox, summary["as_of"])
 
     os.environ["BILLING_WAREHOUSE"] = str(warehouse)
-    if str(PROJECT_DIR) not in sys.path:
-        sys.path.insert(0, str(PROJECT_DIR))
     from dashboards import data
 
     staged_jobs = next((staging / path for path in new_files if path.parts[0] == "jobs"), None)

@@ -108,7 +108,7 @@ def test_serve_refuses_to_start_with_a_bad_setting(dashboard_warehouse, monkeypa
     monkeypatch.setenv(name, "lots")
     assert cli.main(["serve", "--warehouse", str(dashboard_warehouse)]) == 2
     error = capsys.readouterr().err
-    assert f"refusing to start: {name} must be a number" in error and "'lots'" in error, error
+    assert f"billing-reports serve: error: {name} must be a number" in error and "'lots'" in error, error
 
 
 # ----------------------------------------------------------------------------------------------
