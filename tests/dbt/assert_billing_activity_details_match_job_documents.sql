@@ -37,19 +37,11 @@ report as (
     from {{ ref('rpt_billing_activity_details') }}
     group by job_id
 
-),
-
-compared as (
-
-    select
-        coalesce(report.job_id, batched_documents.job_id) as job_id,
-        coalesce(report.document_count, 0) as report_document_count,
-        coalesce(batched_documents.document_count, 0) as dated_batch_document_count
-    from report
-    full outer join batched_documents
-        on report.job_id = batched_documents.job_id
-
 )
 
-select * from compared
-where report_document_count != dated_batch_document_count
+{{ billing_totals_that_disagree(
+    left='report',
+    right='batched_documents',
+    keys=['job_id'],
+    measures=['document_count'],
+) }}

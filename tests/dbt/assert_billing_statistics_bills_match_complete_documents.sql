@@ -26,28 +26,11 @@ documents as (
     where job_complete_date is not null
     group by client_id, job_complete_date, delivery_method
 
-),
-
-compared as (
-
-    select
-        coalesce(statistics.client_id, documents.client_id) as client_id,
-        coalesce(statistics.job_complete_date, documents.job_complete_date) as job_complete_date,
-        coalesce(statistics.delivery_method, documents.delivery_method) as delivery_method,
-        coalesce(statistics.bill_count, 0) as report_bill_count,
-        coalesce(documents.bill_count, 0) as document_count,
-        coalesce(statistics.job_count, 0) as report_job_count,
-        coalesce(documents.job_count, 0) as document_job_count
-    from statistics
-    full outer join documents
-        on
-            statistics.client_id = documents.client_id
-            and statistics.job_complete_date = documents.job_complete_date
-            and statistics.delivery_method = documents.delivery_method
-
 )
 
-select * from compared
-where
-    report_bill_count != document_count
-    or report_job_count != document_job_count
+{{ billing_totals_that_disagree(
+    left='statistics',
+    right='documents',
+    keys=['client_id', 'job_complete_date', 'delivery_method'],
+    measures=['bill_count', 'job_count'],
+) }}

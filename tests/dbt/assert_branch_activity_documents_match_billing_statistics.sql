@@ -5,9 +5,9 @@ with branch_activity as (
 
     select
         client_id,
-        activity_date,
+        activity_date as job_complete_date,
         delivery_method,
-        sum(document_count) as document_count
+        sum(document_count) as bill_count
     from {{ ref('rpt_branch_activity') }}
     group by client_id, activity_date, delivery_method
 
@@ -23,24 +23,11 @@ billing_statistics as (
     from {{ ref('rpt_billing_statistics') }}
     group by client_id, job_complete_date, delivery_method
 
-),
-
-compared as (
-
-    select
-        coalesce(branch_activity.client_id, billing_statistics.client_id) as client_id,
-        coalesce(branch_activity.activity_date, billing_statistics.job_complete_date) as activity_date,
-        coalesce(branch_activity.delivery_method, billing_statistics.delivery_method) as delivery_method,
-        coalesce(branch_activity.document_count, 0) as branch_document_count,
-        coalesce(billing_statistics.bill_count, 0) as bill_count
-    from branch_activity
-    full outer join billing_statistics
-        on
-            branch_activity.client_id = billing_statistics.client_id
-            and branch_activity.activity_date = billing_statistics.job_complete_date
-            and branch_activity.delivery_method = billing_statistics.delivery_method
-
 )
 
-select * from compared
-where branch_document_count != bill_count
+{{ billing_totals_that_disagree(
+    left='branch_activity',
+    right='billing_statistics',
+    keys=['client_id', 'job_complete_date', 'delivery_method'],
+    measures=['bill_count'],
+) }}

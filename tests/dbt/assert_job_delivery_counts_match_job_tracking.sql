@@ -19,23 +19,11 @@ job_tracking as (
         pulled_document_count
     from {{ ref('rpt_job_tracking') }}
 
-),
-
-compared as (
-
-    select
-        coalesce(job_tracking.job_id, delivery_counts.job_id) as job_id,
-        coalesce(job_tracking.document_count, 0) as tracking_document_count,
-        coalesce(delivery_counts.document_count, 0) as delivery_document_count,
-        coalesce(job_tracking.pulled_document_count, 0) as tracking_pulled_document_count,
-        coalesce(delivery_counts.pulled_document_count, 0) as delivery_pulled_document_count
-    from job_tracking
-    full outer join delivery_counts
-        on job_tracking.job_id = delivery_counts.job_id
-
 )
 
-select * from compared
-where
-    tracking_document_count != delivery_document_count
-    or tracking_pulled_document_count != delivery_pulled_document_count
+{{ billing_totals_that_disagree(
+    left='job_tracking',
+    right='delivery_counts',
+    keys=['job_id'],
+    measures=['document_count', 'pulled_document_count'],
+) }}

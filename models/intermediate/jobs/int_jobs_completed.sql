@@ -1,10 +1,12 @@
 -- One row per job with its electronic and print parts and its completion time (R2), in UTC and
--- as the client's local date (R3). Computed once; every report that needs completion reads it.
+-- as the client's local date (R3), and its first JOB_COMPLETE event (the tracker's completion, R6,
+-- and the Job Activity Report's, R11). Computed once; every report that needs completion reads it.
 with jobs as (
 
     select
         job_id,
-        client_id
+        client_id,
+        job_name
     from {{ ref('stg_billing__jobs') }}
 
 ),
@@ -115,6 +117,7 @@ job_parts as (
     select
         jobs.job_id,
         jobs.client_id,
+        jobs.job_name,
         clients.timezone,
         coalesce(electronic_parts.electronic_document_count, 0) > 0 as has_electronic_part,
         coalesce(print_parts.print_batch_count, 0) > 0 as has_print_part,
@@ -162,11 +165,14 @@ final as (
     select
         job_id,
         client_id,
+        job_name,
+        timezone,
         has_electronic_part,
         has_print_part,
         electronic_sent_at,
         print_sent_at,
         job_complete_event_at,
+        {{ billing_local_date('job_complete_event_at', 'timezone') }} as job_complete_event_date,
         job_completed_at,
         {{ billing_local_date('job_completed_at', 'timezone') }} as job_complete_date,
         job_completed_at is not null as is_complete

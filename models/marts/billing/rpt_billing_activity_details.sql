@@ -24,17 +24,9 @@ jobs as (
 
     select
         job_id,
-        client_id
-    from {{ ref('stg_billing__jobs') }}
-
-),
-
-clients as (
-
-    select
         client_id,
         timezone
-    from {{ ref('stg_billing__clients') }}
+    from {{ ref('int_jobs_completed') }}
 
 ),
 
@@ -45,7 +37,7 @@ documents as (
         is_invoice,
         is_statement,
         page_count
-    from {{ ref('fct_documents') }}
+    from {{ ref('int_documents_classified') }}
     where not is_pulled
 
 ),
@@ -72,12 +64,10 @@ dated_batches as (
             when 'print' then batches.mailed_at
             when 'electronic' then batches.completed_at
         end as dated_at,
-        clients.timezone
+        jobs.timezone
     from batches
     inner join jobs
         on batches.job_id = jobs.job_id
-    inner join clients
-        on jobs.client_id = clients.client_id
 
 ),
 

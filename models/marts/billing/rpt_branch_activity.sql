@@ -52,10 +52,7 @@ final as (
     select
         activity.client_id,
         activity.branch_code,
-        case
-            when activity.branch_code = 'UNASSIGNED' then 'Unassigned'
-            else branches.branch_name
-        end as branch_name,
+        {{ billing_branch_name('activity.branch_code', 'branches.branch_name') }} as branch_name,
         activity.activity_date,
         activity.delivery_method,
         activity.document_count,

@@ -21,7 +21,7 @@ documents as (
     select
         document_id,
         branch_code
-    from {{ ref('fct_documents') }}
+    from {{ ref('int_documents_classified') }}
 
 ),
 
@@ -78,10 +78,7 @@ final as (
     select
         fee_totals.client_id,
         fee_totals.branch_code,
-        case
-            when fee_totals.branch_code = 'UNASSIGNED' then 'Unassigned'
-            else branches.branch_name
-        end as branch_name,
+        {{ billing_branch_name('fee_totals.branch_code', 'branches.branch_name') }} as branch_name,
         fee_totals.fee_date,
         fee_totals.fee_type,
         fee_totals.currency,

@@ -1,12 +1,14 @@
 -- One row per Job Activity Report and recipient (R11): the client's contacts valid at the job's
 -- completion whose role is primary_support or billing.
+-- Every job with a JOB_COMPLETE event has a report (R11), completed at its first such event.
 with job_activity as (
 
     select
         client_id,
         job_id,
-        completed_at
-    from {{ ref('rpt_job_activity') }}
+        job_complete_event_at as completed_at
+    from {{ ref('int_jobs_completed') }}
+    where job_complete_event_at is not null
 
 ),
 

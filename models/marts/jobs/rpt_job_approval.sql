@@ -2,27 +2,36 @@
 -- documents. Pulled documents count as delivery method pull, class T (R1). The awaited approval is
 -- the stage's pending request (the earliest), else the one decided latest since the job started to
 -- wait: a decision made in the portal shows here once the billing system's row has landed.
-with job_tracking as (
+with current_statuses as (
 
     select
-        client_id,
         job_id,
-        job_name,
         current_status_code,
         current_status_at
-    from {{ ref('rpt_job_tracking') }}
+    from {{ ref('int_jobs_current_status') }}
     where current_status_code in ('AWAITING_OPS_APPROVAL', 'AWAITING_CUSTOMER_APPROVAL')
 
 ),
 
-documents as (
+jobs as (
 
     select
         job_id,
-        is_pulled,
+        client_id,
+        job_name
+    from {{ ref('stg_billing__jobs') }}
+
+),
+
+job_documents as (
+
+    select
+        job_id,
+        document_count,
         amount_due,
-        currency
-    from {{ ref('fct_documents') }}
+        currency,
+        pulled_document_count
+    from {{ ref('int_documents_aggregated_to_jobs') }}
 
 ),
 
@@ -40,32 +49,21 @@ job_approvals as (
 
 ),
 
-document_totals as (
-
-    select
-        job_id,
-        count(*) as document_count,
-        sum(amount_due) as amount_due,
-        case when count(distinct currency) = 1 then min(currency) end as currency,
-        count(case when is_pulled then 1 end) as pulled_document_count
-    from documents
-    group by job_id
-
-),
-
 awaiting_jobs as (
 
     select
-        client_id,
-        job_id,
-        job_name,
-        current_status_code,
-        current_status_at,
-        case current_status_code
+        jobs.client_id,
+        jobs.job_id,
+        jobs.job_name,
+        current_statuses.current_status_code,
+        current_statuses.current_status_at,
+        case current_statuses.current_status_code
             when 'AWAITING_OPS_APPROVAL' then 'ops'
             else 'customer'
         end as approval_stage
-    from job_tracking
+    from jobs
+    inner join current_statuses
+        on jobs.job_id = current_statuses.job_id
 
 ),
 
@@ -118,10 +116,10 @@ final as (
         awaiting_jobs.job_id,
         awaiting_jobs.approval_stage,
         awaiting_jobs.current_status_at as awaiting_since,
-        coalesce(document_totals.document_count, 0) as document_count,
-        coalesce(document_totals.amount_due, 0) as amount_due,
-        coalesce(document_totals.pulled_document_count, 0) as pulled_document_count,
-        document_totals.currency,
+        coalesce(job_documents.document_count, 0) as document_count,
+        coalesce(job_documents.amount_due, 0) as amount_due,
+        coalesce(job_documents.pulled_document_count, 0) as pulled_document_count,
+        job_documents.currency,
         awaiting_jobs.job_name,
         awaiting_jobs.current_status_code,
         awaited_approvals.requested_at as approval_requested_at,
@@ -130,8 +128,8 @@ final as (
         awaited_approvals.decided_at as approval_decided_at,
         awaited_approvals.decided_by as approval_decided_by
     from awaiting_jobs
-    left join document_totals
-        on awaiting_jobs.job_id = document_totals.job_id
+    left join job_documents
+        on awaiting_jobs.job_id = job_documents.job_id
     left join awaited_approvals
         on awaiting_jobs.job_id = awaited_approvals.job_id
 

@@ -6,7 +6,7 @@ with documents as (
         job_id,
         delivery_method,
         is_pulled
-    from {{ ref('fct_documents') }}
+    from {{ ref('int_documents_classified') }}
 
 ),
 

@@ -31,14 +31,13 @@ jobs_completed as (
 
 ),
 
-document_counts as (
+job_documents as (
 
     select
         job_id,
-        count(*) as document_count,
-        count(case when is_pulled then 1 end) as pulled_document_count
-    from {{ ref('fct_documents') }}
-    group by job_id
+        document_count,
+        pulled_document_count
+    from {{ ref('int_documents_aggregated_to_jobs') }}
 
 ),
 
@@ -51,12 +50,12 @@ final as (
         current_statuses.current_status_code,
         current_statuses.current_status_label,
         current_statuses.current_status_at,
-        coalesce(document_counts.document_count, 0) as document_count,
+        coalesce(job_documents.document_count, 0) as document_count,
         jobs_completed.job_completed_at,
         jobs_completed.job_complete_date,
         coalesce(jobs_completed.is_complete, false) as is_complete,
         current_statuses.current_step_order,
-        coalesce(document_counts.pulled_document_count, 0) as pulled_document_count,
+        coalesce(job_documents.pulled_document_count, 0) as pulled_document_count,
         jobs.created_at,
         coalesce(jobs.ops_approval_required, false) as ops_approval_required,
         coalesce(jobs.customer_approval_required, false) as customer_approval_required,
@@ -69,8 +68,8 @@ final as (
         on jobs.job_id = current_statuses.job_id
     left join jobs_completed
         on jobs.job_id = jobs_completed.job_id
-    left join document_counts
-        on jobs.job_id = document_counts.job_id
+    left join job_documents
+        on jobs.job_id = job_documents.job_id
 
 )
 

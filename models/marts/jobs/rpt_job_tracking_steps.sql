@@ -44,45 +44,23 @@ job_status_events as (
 
 ),
 
-batches as (
+job_documents as (
 
     select
         job_id,
-        batch_type,
-        scheduled_send_date,
-        post_office_due_date
-    from {{ ref('stg_billing__batches') }}
+        print_document_count,
+        electronic_document_count
+    from {{ ref('int_documents_aggregated_to_jobs') }}
 
 ),
 
-documents as (
+job_batches as (
 
     select
         job_id,
-        delivery_method_group
-    from {{ ref('fct_documents') }}
-
-),
-
-document_groups as (
-
-    select
-        job_id,
-        count(case when delivery_method_group = 'print' then 1 end) > 0 as has_print_document,
-        count(case when delivery_method_group = 'electronic' then 1 end) > 0 as has_electronic_document
-    from documents
-    group by job_id
-
-),
-
-batch_dates as (
-
-    select
-        job_id,
-        min(case when batch_type = 'electronic' then scheduled_send_date end) as earliest_scheduled_send_date,
-        max(case when batch_type = 'print' then post_office_due_date end) as latest_post_office_due_date
-    from batches
-    group by job_id
+        earliest_scheduled_send_date,
+        latest_post_office_due_date
+    from {{ ref('int_batches_aggregated_to_jobs') }}
 
 ),
 
@@ -108,17 +86,17 @@ job_facts as (
         jobs.client_id,
         jobs.ops_approval_required,
         jobs.customer_approval_required,
-        coalesce(document_groups.has_print_document, false) as has_print_document,
-        coalesce(document_groups.has_electronic_document, false) as has_electronic_document,
-        batch_dates.earliest_scheduled_send_date,
-        batch_dates.latest_post_office_due_date,
+        coalesce(job_documents.print_document_count, 0) > 0 as has_print_document,
+        coalesce(job_documents.electronic_document_count, 0) > 0 as has_electronic_document,
+        job_batches.earliest_scheduled_send_date,
+        job_batches.latest_post_office_due_date,
         current_statuses.current_status_code,
         current_statuses.current_step_order
     from jobs
-    left join document_groups
-        on jobs.job_id = document_groups.job_id
-    left join batch_dates
-        on jobs.job_id = batch_dates.job_id
+    left join job_documents
+        on jobs.job_id = job_documents.job_id
+    left join job_batches
+        on jobs.job_id = job_batches.job_id
     left join current_statuses
         on jobs.job_id = current_statuses.job_id
 

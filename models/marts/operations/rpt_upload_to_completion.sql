@@ -9,21 +9,21 @@ with file_pickups as (
         uploaded_at,
         picked_up_at,
         job_id
-    from {{ ref('rpt_file_pickup') }}
+    from {{ ref('stg_billing__file_uploads') }}
     where
-        pickup_state = 'picked_up'
+        picked_up_at is not null
         and job_id is not null
 
 ),
 
-job_tracking as (
+jobs_completed as (
 
     select
         job_id,
         job_name,
         job_completed_at,
         job_complete_date
-    from {{ ref('rpt_job_tracking') }}
+    from {{ ref('int_jobs_completed') }}
     where job_completed_at is not null
 
 ),
@@ -35,14 +35,14 @@ upload_jobs as (
         file_pickups.file_id,
         file_pickups.job_id,
         file_pickups.uploaded_at,
-        job_tracking.job_completed_at,
+        jobs_completed.job_completed_at,
         file_pickups.file_name,
         file_pickups.picked_up_at,
-        job_tracking.job_name,
-        job_tracking.job_complete_date
+        jobs_completed.job_name,
+        jobs_completed.job_complete_date
     from file_pickups
-    inner join job_tracking
-        on file_pickups.job_id = job_tracking.job_id
+    inner join jobs_completed
+        on file_pickups.job_id = jobs_completed.job_id
 
 ),
 
