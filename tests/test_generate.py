@@ -721,3 +721,22 @@ def test_cli_extend_days_needs_a_generated_folder(tmp_path):
     (tmp_path / "empty" / "jobs").mkdir(parents=True)
     assert cli.main(["generate", "--out", str(tmp_path / "empty"), "--extend-days", "1"]) == cli.EXIT_USAGE
     assert not list((tmp_path / "empty").rglob("*.csv"))
+
+
+def test_distinct_keys_counted_in_slices_of_the_key_hash_equal_one_count():
+    # 10,000 rows over 1,000 keys (i % 1000); 700 keys per pass makes ceil(10,000 / 700) = 15 slices.
+    import duckdb
+
+    from billing_reports.generate.period_output import PeriodOutput
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT i % 1000 AS sk FROM range(10000) r(i)")
+
+    class Steps:
+        KEYS_PER_PASS = 700
+
+        def scalar(self, sql):
+            return con.execute(sql).fetchone()[0]
+
+    assert PeriodOutput.distinct_keys(Steps(), "t", 10_000) == 1000
+    assert PeriodOutput.distinct_keys(Steps(), "t", 500) == 1000  # one pass

@@ -109,9 +109,7 @@ class ExtensionOutput:
                 rows, resent = self.con.execute(
                     f"SELECT count(*), count(*) FILTER (WHERE resent) FROM o_{t}"
                 ).fetchone()
-                dup = self.scalar(
-                    f"SELECT count(*) - (SELECT count(*) FROM (SELECT sk FROM o_{t} GROUP BY sk)) FROM o_{t}"
-                )
+                dup = self.scalar(f"SELECT count(*) - count(DISTINCT sk) FROM o_{t}")
                 if dup:
                     raise RuntimeError(f"{t}: {dup} key(s) twice in the new day")
                 if rows:

@@ -171,6 +171,19 @@ class PeriodOutput:
     # backing tables no longer needed once a table is written (frees memory for the next ones)
     DROP_AFTER = {"customers": ["cust"], "customer_routing": ["rt_v"], "documents": ["docs"], "deliveries": ["dl_v"]}
 
+    #: Rows per pass when counting distinct keys: one hash table of all 100M document keys does not fit
+    #: the scratch connection's memory limit, so large tables are counted in slices of their key hash.
+    KEYS_PER_PASS = 20_000_000
+
+    def distinct_keys(self, src: str, rows: int) -> int:
+        passes = max(1, -(-rows // self.KEYS_PER_PASS))
+        if passes == 1:
+            return self.scalar(f"SELECT count(DISTINCT sk) FROM {src}")
+        return sum(
+            self.scalar(f"SELECT count(DISTINCT sk) FROM {src} WHERE hash(sk) % {passes} = {part}")
+            for part in range(passes)
+        )
+
     def write(self, out: Path) -> dict:
         tables: dict[str, dict] = {}
         for t, cols in TABLE_COLUMNS.items():
@@ -195,9 +208,7 @@ class PeriodOutput:
                 ).fetchone()
                 rows += int(res[0]) if res else 0
                 nbytes += path.stat().st_size
-            # A grouped count, not count(DISTINCT): its hash table spills to disk (100M documents
-            # need more than the scratch connection's memory limit).
-            keys = self.scalar(f"SELECT count(*) FROM (SELECT sk FROM {src} GROUP BY sk)")
+            keys = self.distinct_keys(src, rows)
             if t in self.MATERIALIZE:
                 self.drop(f"o_{t}")
             self.drop(*self.DROP_AFTER.get(t, []))
