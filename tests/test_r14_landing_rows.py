@@ -26,23 +26,9 @@ import duckdb
 import pytest
 
 from billing_reports.dbt_runner import run_dbt
+from tests.fixtures.handmade import COLUMNS
 
-DOCUMENT_COLUMNS = [
-    "document_id",
-    "client_id",
-    "job_id",
-    "batch_id",
-    "customer_account_id",
-    "branch_code",
-    "document_type",
-    "document_number",
-    "document_date",
-    "amount_due",
-    "currency",
-    "delivery_channel",
-    "pull_class",
-    "page_count",
-]
+DOCUMENT_COLUMNS = COLUMNS["documents"]
 
 
 def _document(document_id: str, amount: str, *, job_id: str = "J1", document_type: str = "invoice") -> list[str]:
