@@ -225,30 +225,55 @@ def _export_model(
             [columns, partitioning.key if partitioning else None, COPY_OPTIONS, _duckdb_version()], default=str
         ).encode()
     ).hexdigest()[:16]
-    # Per part (the whole model, or each partition): rows and two sums of a 64-bit hash of every
-    # row (the row as a struct), with the layout. Equal fingerprints, equal files to any reader.
-    row = "_export_row" if "_export_row" not in names else "_export_row_" + secrets.token_hex(4)
-    part = (
+    # Per part (the whole model, or each partition folder ``key=YYYY-MM``): the layout, the rows and
+    # two sums of a 64-bit hash of every row (the row as a struct). A part the previous export
+    # recorded with another number of rows has changed, so it is not hashed (a table that grows
+    # every day, such as fct_documents, costs a count, not a hash); its fingerprint, without the
+    # hash, then matches nothing. Every other part is hashed, to be compared now or next time.
+    value = (
         f"coalesce(strftime({sql_identifier(partitioning.date_column)}, '%Y-%m'), '{NULL_PARTITION}')"
         if partitioning
         else "''"
     )
-    fingerprints = {
-        name: (int(rows), f"{layout}:{rows}:{first}:{second}")
-        for name, rows, first, second in connection.execute(
-            f"select {part} as part, count(*), sum(hash({row})), sum(hash({row}, 1)) "
-            f"from {relation} as {row} group by part"
+
+    def folder_of(part_value: str) -> str:
+        return f"{partitioning.key}={part_value}" if partitioning else ""
+
+    counts = {
+        folder_of(part_value): int(count)
+        for part_value, count in connection.execute(
+            f"select {value} as part, count(*) from {relation} group by part"
         ).fetchall()
     }
-    rows = sum(count for count, _ in fingerprints.values())
+    recorded = _recorded(previous)
+    grown = {
+        name
+        for name, count in counts.items()
+        if recorded.get(name, ("", ""))[0].startswith(f"{layout}:")
+        and not recorded[name][0].startswith(f"{layout}:{count}:")
+    }
+    same_size = [name for name in counts if name not in grown]
+    hashes = {}
+    if same_size:
+        row = "_export_row" if "_export_row" not in names else "_export_row_" + secrets.token_hex(4)
+        hashes = {
+            folder_of(part_value): (first, second)
+            for part_value, first, second in connection.execute(
+                f"select {value} as part, sum(hash({row})), sum(hash({row}, 1)) from {relation} as {row} "
+                f"where {value} in ({', '.join(sql_string(name.split('=', 1)[-1]) for name in same_size)}) "
+                "group by part"
+            ).fetchall()
+        }
+    rows = sum(counts.values())
     folder.mkdir(parents=True)
-    if partitioning is None:
-        parts = {"": fingerprints.get("", (0, f"{layout}:0"))[1]}
-    elif not fingerprints:
-        # An empty model still gets one (empty) file, in the null partition, so that it can be read.
-        parts = {f"{partitioning.key}={NULL_PARTITION}": f"{layout}:0"}
+    if not counts:
+        # An empty model still gets one (empty) file (in the null partition), so that it can be read.
+        parts = {folder_of(NULL_PARTITION): f"{layout}:0"}
     else:
-        parts = {f"{partitioning.key}={name}": fingerprint for name, (_, fingerprint) in fingerprints.items()}
+        parts = {
+            name: f"{layout}:{count}:" + (":".join(map(str, hashes[name])) if name in hashes else "")
+            for name, count in counts.items()
+        }
     reusable = _reusable(parts, previous, previous_folder)
     # New files first, into the empty folder; then the unchanged ones linked beside them.
     _write(connection, relation, folder, partitioning, [name for name in parts if name not in reusable])
@@ -303,22 +328,28 @@ def _write(
     )
 
 
-def _reusable(parts: dict[str, str], previous: dict | None, previous_folder: Path) -> dict:
-    """The parts whose fingerprint is the one the previous export recorded, with its files still
-    there: ``{part: (written_by, [files])}``."""
+def _recorded(previous: dict | None) -> dict[str, tuple[str, str]]:
+    """``{part: (fingerprint, written_by)}`` of a model in the previous export's summary."""
     if not previous:
         return {}
     if "partitions" in previous:
-        recorded = {
-            name: (entry.get("fingerprint"), entry.get("written_by")) for name, entry in previous["partitions"].items()
+        return {
+            name: (entry.get("fingerprint") or "", entry.get("written_by") or "")
+            for name, entry in previous["partitions"].items()
         }
-    else:
-        recorded = {"": (previous.get("fingerprint"), previous.get("written_by"))}
+    return {"": (previous.get("fingerprint") or "", previous.get("written_by") or "")}
+
+
+def _reusable(parts: dict[str, str], previous: dict | None, previous_folder: Path) -> dict:
+    """The parts whose fingerprint is the one the previous export recorded (a fingerprint without
+    the rows' hash, ending in ``:``, never is), with their files still there:
+    ``{part: (written_by, [files])}``."""
+    recorded = _recorded(previous)
     reusable = {}
     for name, fingerprint in parts.items():
-        old_fingerprint, written_by = recorded.get(name, (None, None))
+        old_fingerprint, written_by = recorded.get(name, ("", ""))
         source = previous_folder / name if name else previous_folder
-        if not written_by or old_fingerprint != fingerprint or not source.is_dir():
+        if not written_by or old_fingerprint != fingerprint or fingerprint.endswith(":") or not source.is_dir():
             continue
         files = sorted(path for path in source.iterdir() if path.name.endswith(".parquet") and path.is_file())
         if files and (name or len(files) == previous.get("files")):

@@ -77,7 +77,12 @@ def test_second_export_rewrites_only_changed_models_and_partitions(handmade_ware
             "delete from marts.rpt_job_tracking where job_id = (select min(job_id) from marts.rpt_job_tracking) "
             "returning job_id"
         ).fetchall()
-    assert len(moved) == 1 and len(dropped) == 1
+        # Same rows, one value other: only the rows' hash can tell.
+        edited = connection.execute(
+            "update marts.rpt_branch_activity set document_count = document_count + 1 "
+            "where rowid = (select min(rowid) from marts.rpt_branch_activity) returning 1"
+        ).fetchall()
+    assert len(moved) == 1 and len(dropped) == 1 and len(edited) == 1
 
     second = export_marts(warehouse, out)
     after = _files(out)
@@ -86,6 +91,7 @@ def test_second_export_rewrites_only_changed_models_and_partitions(handmade_ware
         "fct_documents/job_complete_month=2026-03/data_0.parquet",
         "fct_documents/job_complete_month=2026-04/data_0.parquet",
         "rpt_job_tracking/data_0.parquet",
+        "rpt_branch_activity/data_0.parquet",
     }
     assert set(after) == set(before) | {"fct_documents/job_complete_month=2026-04/data_0.parquet"}
     for relative, identity in after.items():
@@ -93,9 +99,13 @@ def test_second_export_rewrites_only_changed_models_and_partitions(handmade_ware
             assert identity[0] != before.get(relative, (None,))[0], f"{relative} should have been written again"
         else:
             assert identity == before[relative], f"{relative} was rewritten although its rows did not change"
-    # 19-odd models in the fixture; all but the two changed ones kept whole, and fct_documents' null partition.
+    # Every other model kept whole, and fct_documents' null partition.
     models = second["models"]
     assert models["rpt_job_tracking"]["written_by"] == second["export_id"]
+    # A model with fewer rows than recorded is not even hashed; one with as many is, and compared.
+    assert models["rpt_job_tracking"]["fingerprint"].endswith(":")
+    assert not models["rpt_branch_activity"]["fingerprint"].endswith(":")
+    assert models["rpt_branch_activity"]["written_by"] == second["export_id"]
     assert models["rpt_billing_statistics"]["written_by"] == first["export_id"]
     assert models["rpt_billing_statistics"]["kept_files"] == 1
     partitions = models["fct_documents"]["partitions"]
