@@ -33,7 +33,8 @@ Only what changed is written again. ``_export.json`` keeps a fingerprint of ever
 partition of a partitioned one): its columns and types, its row count and two sums of a 64-bit hash
 of every row, computed by DuckDB in one scan, far cheaper than writing the Parquet. An export whose
 previous export holds a model (or a partition) with the same fingerprint hard-links those files
-into the new folder instead of writing them (same inode, same modification time); the folder is
+into the new folder instead of writing them (same inode, same modification time); a part whose row
+count differs from the recorded one has changed and is written without being hashed. The folder is
 still assembled whole beside the old one and swapped in as above, so a reader never sees a mix. The
 summary says, per model and partition, which export wrote its files (``written_by``).
 
