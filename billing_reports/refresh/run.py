@@ -8,7 +8,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from billing_reports import fileio, settings
+from billing_reports import fileio, settings, validate
 from billing_reports.refresh.build import (
     RefreshFailed,
     RefreshOutcome,
@@ -70,6 +70,7 @@ def _refresh_steps(options: RefreshOptions, outcome: RefreshOutcome, log: loggin
         record.update(build_mode=plan.mode, build_note=plan.reason)
         log.info(f"{plan.mode} build: {plan.reason}")
         report = _validate(options, outcome.run_id, outcome, log, skip=plan.landed_before)
+        validate.preload_great_expectations()  # its import overlaps the dbt build (child process)
         try:
             _build(options, building, outcome, log, plan)
         except RefreshFailed as error:
