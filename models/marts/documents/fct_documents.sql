@@ -4,6 +4,11 @@
     unique_key='document_id',
     on_schema_change='fail',
     full_refresh=not var('billing_incremental', false),
+    pre_hook=[
+        "{{ billing_record_replaced_documents(fct_documents_replaced()) }}",
+        "{{ billing_delete_replaced_documents() }}",
+    ],
+    post_hook="{{ billing_record_written_documents() }}",
 ) }}
 -- What billing_touched_documents() reads in incremental builds:
 -- depends_on: {{ ref('base_billing__documents') }} {{ ref('base_billing__document_pulls') }}
@@ -12,7 +17,8 @@
 -- depends_on: {{ source('landing_state', '_touched_document_pulls') }}
 -- One row per document: its delivery method (R1), branch (R8) and its job's completion (R2, R3).
 -- Incremental refreshes recompute only the documents whose inputs they touched and the documents
--- of jobs whose completion is no longer what this table holds; full builds all of them.
+-- of jobs whose completion is no longer what this table holds (fct_documents_replaced, recorded
+-- by the pre-hooks, which delete their rows); full builds all of them.
 with jobs_completed as (
 
     select
@@ -22,34 +28,12 @@ with jobs_completed as (
     from {{ ref('int_jobs_completed') }}
 
 ),
-{%- if is_incremental() %}
-
-stored_completions as (
-
-    select distinct
-        job_id,
-        job_completed_at,
-        job_complete_date
-    from {{ this }}
-
-),
-
-changed_jobs as (
-
-    select job_id from (select * from jobs_completed except select * from stored_completions) as now_different
-    union
-    select job_id from (select * from stored_completions except select * from jobs_completed) as was_different
-
-),
-{%- endif %}
 
 documents as (
 
     select * from {{ ref('int_documents_classified') }}
     {%- if is_incremental() %}
-    where
-        document_id in ({{ billing_touched_documents() }})
-        or job_id in (select changed_jobs.job_id from changed_jobs)
+    where {{ billing_replaced_documents_filter() }}
     {%- endif %}
 
 ),

@@ -1,6 +1,21 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='document_id',
+    on_schema_change='fail',
+    full_refresh=not var('billing_incremental', false),
+    pre_hook=[
+        "{{ billing_record_replaced_documents(billing_documents_of_touched(['documents', 'deliveries'])) }}",
+        "{{ billing_delete_replaced_documents() }}",
+    ],
+    post_hook="{{ billing_record_written_documents() }}",
+) }}
 -- One row per delivery attempt of a document that passed R14: which document, job and client it
 -- belongs to, its channel, when it was attempted and sent, its outcome and its place among the
 -- document's attempts. The Job tracking page's search and job details show them.
+-- Incremental refreshes recompute the attempts of the documents whose document or deliveries
+-- (every version: a re-sent delivery may name another document) they re-judged; the pre-hooks
+-- record them and delete their rows (macros/landing/billing_replaced_documents.sql).
 with documents as (
 
     select
@@ -9,6 +24,9 @@ with documents as (
         job_id,
         document_number
     from {{ ref('int_documents_classified') }}
+    {%- if is_incremental() %}
+    where {{ billing_replaced_documents_filter() }}
+    {%- endif %}
 
 ),
 
@@ -22,6 +40,9 @@ deliveries as (
         sent_at,
         outcome
     from {{ ref('stg_billing__deliveries') }}
+    {%- if is_incremental() %}
+    where {{ billing_replaced_documents_filter() }}
+    {%- endif %}
 
 ),
 
@@ -47,6 +68,7 @@ numbered as (
 
 )
 
--- Stored by document: the dashboard reads the attempts of a few documents at a time.
+-- Stored by document: the dashboard reads the attempts of a few documents at a time (an
+-- incremental build appends its documents, in this order, after the stored ones).
 select * from numbered
 order by document_id, attempt_number

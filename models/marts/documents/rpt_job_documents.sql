@@ -1,6 +1,22 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='document_id',
+    on_schema_change='fail',
+    full_refresh=not var('billing_incremental', false),
+    pre_hook=[
+        "{{ billing_record_replaced_documents(billing_documents_of_touched(
+            ['documents', 'deliveries', 'document_pulls', 'customers', 'jobs', 'batches', 'clients'])) }}",
+        "{{ billing_delete_replaced_documents() }}",
+    ],
+    post_hook="{{ billing_record_written_documents() }}",
+) }}
 -- One row per document that passed R14, as the Job tracking page lists and finds it: its job and
 -- batch, its customer, its routing as generated and as delivered (R1), its delivery attempts and
 -- the date it was mailed or sent, and the state the page filters on.
+-- Incremental refreshes recompute only the documents whose inputs (document, pulls, customer,
+-- deliveries, job, batch, client) they re-judged: the pre-hooks record them and delete their rows
+-- (macros/landing/billing_replaced_documents.sql); full builds all of them.
 with documents as (
 
     select
@@ -23,6 +39,9 @@ with documents as (
         currency,
         page_count
     from {{ ref('int_documents_classified') }}
+    {%- if is_incremental() %}
+    where {{ billing_replaced_documents_filter() }}
+    {%- endif %}
 
 ),
 
@@ -73,6 +92,9 @@ deliveries as (
         sent_at,
         outcome
     from {{ ref('stg_billing__deliveries') }}
+    {%- if is_incremental() %}
+    where {{ billing_replaced_documents_filter() }}
+    {%- endif %}
 
 ),
 
@@ -210,6 +232,9 @@ final as (
 )
 
 -- Stored in document-number order: the dashboard's lookup by number then reads only the block
--- that holds it (DuckDB's min/max per row group), at 10M documents too.
+-- that holds it (DuckDB's min/max per row group), at 10M documents too. An incremental build
+-- appends its documents after the stored ones, themselves in this order: a lookup then reads the
+-- block that holds the number and the blocks appended since the last full build whose range
+-- covers it (about one per refresh); the next full build stores the table in order again.
 select * from final
 order by document_number, document_id
