@@ -315,6 +315,8 @@ def _record(connection, run_id: str | None, day: datetime.date, checks: list[Che
     columns = ", ".join(f"{name} {kind}" for name, kind in VOLUME_CHECKS_COLUMNS.items())
     connection.execute("create schema if not exists ops")
     connection.execute(f"create or replace table ops.volume_checks ({columns})")
+    if not checks:  # a day with no history to compare (a first load): an empty table, not an error
+        return
     connection.executemany(
         f"insert into ops.volume_checks values ({', '.join('?' for _ in VOLUME_CHECKS_COLUMNS)})",
         [

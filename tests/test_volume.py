@@ -110,3 +110,15 @@ def test_a_usual_day_raises_nothing(tmp_path):
     # rows of documents (deliveries' 10 and fees' 1 a day are below min_baseline 20; clients has one file),
     # documents of each client, each client's silence, failure and bounce rates, fee per document
     assert len(summary["checks"]) == 1 + 2 + 2 + 3
+
+
+def test_a_run_with_no_checks_records_an_empty_table():
+    # A first load has no earlier day to compare: ops.volume_checks is replaced by an empty table
+    # (executemany with no rows used to raise, and the refresh logged "volume checks did not run").
+    import duckdb
+
+    from billing_reports import volume
+
+    connection = duckdb.connect()
+    volume._record(connection, "run-1", datetime.date(2026, 3, 2), [])
+    assert connection.execute("select count(*) from ops.volume_checks").fetchone() == (0,)
