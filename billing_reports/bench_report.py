@@ -49,7 +49,7 @@ Per size (`billing_reports/bench.py`):
 - the **refresh after one more day**, the scheduled case: on a hard-linked copy of the landing
   folder one full refresh publishes it (not counted), then `--runs` times the generator writes one
   more extract day (`extend_one_day`) and `billing-reports refresh` runs on the published warehouse;
-- **every dashboard page's queries** (the functions of `dashboards/data.py`, uncached, as
+- **every dashboard page's queries** (the functions of `dashboards.data`, uncached, as
   operations staff who see every client): median and p95 of `--query-runs` calls;
 - the **watch latency**, after the days above and on the same folder and warehouse: `--runs` more
   days are written into a staging copy and renamed into the landing folder under a running
