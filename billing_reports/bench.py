@@ -279,6 +279,8 @@ def bench_size(
         floors.append(scan_floor(raw, out / "scratch" / "floor.duckdb"))
         warehouse = out / "scratch" / f"warehouse-{size}" / "billing.duckdb"
         refreshes.append(full_refresh(raw, warehouse, summary.get("as_of")))
+        if not refreshes[-1]["ok"]:
+            _refresh_failed(f"the full refresh of {size:,} documents", warehouse)
         progress(
             f"run {run + 1}/{runs}: scan floor {floors[-1]:.1f}s, full refresh {refreshes[-1]['seconds']:.1f}s "
             f"({refreshes[-1]['seconds'] / floors[-1]:.1f} x floor), peak RSS {refreshes[-1]['peak_rss_mib']:.0f} MiB"
@@ -339,6 +341,18 @@ def bench_size(
             f"{day['seconds'] / refresh_seconds:.0%} of the full refresh"
         ),
     }
+
+
+def _refresh_failed(what: str, warehouse: Path) -> None:
+    """Stop the bench with the refresh's own reason (from its run log), not a traceback later on."""
+    from billing_reports.cli import UserError
+
+    last = _last_run(warehouse)
+    reason = (last.get("dbt_failures") or last.get("error") or "no reason recorded").strip().splitlines()
+    raise UserError(
+        f"{what} failed after {last.get('started_at', '?')}: {' '.join(line.strip() for line in reason)[:500]} "
+        f"(log: {last.get('log_file', warehouse.parent / 'logs')})"
+    )
 
 
 def _median_stages(refreshes: list[dict]) -> dict:

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from billing_reports.settings import PROJECT_DIR
 
 
@@ -328,3 +330,24 @@ def test_tree_rss_sums_a_process_and_its_descendants():
     finally:
         process.stdin.close()
         process.wait(timeout=30)
+
+
+def test_a_failed_refresh_stops_the_bench_with_its_reason(tmp_path):
+    # The run log's last line is what the refresh recorded; the bench repeats its reason in one line.
+    from billing_reports import bench
+    from billing_reports.cli import UserError
+
+    warehouse = tmp_path / "billing.duckdb"
+    record = {
+        "started_at": "2026-11-30T12:56:08Z",
+        "outcome": "failed",
+        "dbt_failures": "model.base_billing__documents: error:\n  IO Error: No space left on device",
+        "log_file": "/x/logs/refresh-1.log",
+    }
+    (tmp_path / "refresh_runs.jsonl").write_text(json.dumps({"outcome": "ok"}) + "\n" + json.dumps(record) + "\n")
+    with pytest.raises(UserError) as raised:
+        bench._refresh_failed("the full refresh of 100,000,000 documents", warehouse)
+    assert str(raised.value) == (
+        "the full refresh of 100,000,000 documents failed after 2026-11-30T12:56:08Z: "
+        "model.base_billing__documents: error: IO Error: No space left on device (log: /x/logs/refresh-1.log)"
+    )

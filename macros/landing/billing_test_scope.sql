@@ -17,14 +17,14 @@
     tests/refresh/test_scoped_tests.py proves the scoped tests fail where the full ones would.
 -#}
 {% macro default__get_where_subquery(relation) -%}
-    {%- set conditions = [] -%}
     {%- set where = config.get('where', '') -%}
-    {%- if where -%}{%- do conditions.append('(' ~ where ~ ')') -%}{%- endif -%}
     {%- set scope = billing_test_scope(relation) -%}
-    {%- if scope -%}{%- do conditions.append('(' ~ scope ~ ')') -%}{%- endif -%}
-    {%- if conditions -%}
+    {#- dbt's own form when there is no scope (every full build, and every Spark build): Spark
+        without ANSI mode reads `from t where (x)` as the alias `where` with a column list. -#}
+    {%- set condition = where if not scope else (('(' ~ where ~ ') and ' if where else '') ~ '(' ~ scope ~ ')') -%}
+    {%- if condition -%}
         {%- set filtered -%}
-            (select * from {{ relation }} where {{ conditions | join(' and ') }}) dbt_subquery
+            (select * from {{ relation }} where {{ condition }}) dbt_subquery
         {%- endset -%}
         {%- do return(filtered) -%}
     {%- endif -%}
