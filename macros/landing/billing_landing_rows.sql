@@ -53,7 +53,7 @@ touched_rows as (
 
 ),
 
-landed as (
+landed as {{ billing_inline_cte() }} (
 
     select * from {{ source('billing', table_name) }}
     where _file_order >= {{ first_new_file }}
@@ -71,14 +71,14 @@ landed as (
 ),
 {%- else %}
 
-landed as (
+landed as {{ billing_inline_cte() }} (
 
     select * from {{ source('billing', table_name) }}
 
 ),
 {%- endif %}
 
-parsed as (
+parsed as {{ billing_inline_cte() }} (
 
     select
         _source_file,
@@ -93,7 +93,7 @@ parsed as (
 
 ),
 
-checked as (
+checked as {{ billing_inline_cte() }} (
 
     select
         *,
@@ -164,7 +164,7 @@ repeated_rows as (
 
 ),
 
-distinct_rows as (
+distinct_rows as {{ billing_inline_cte() }} (
 
     select
         checked.*,
@@ -204,7 +204,7 @@ known_{{ column_name }} as (
 ),
 {%- endfor %}
 
-judged as (
+judged as {{ billing_inline_cte() }} (
 
     select
         distinct_rows.*,

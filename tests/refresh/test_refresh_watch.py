@@ -146,6 +146,17 @@ def test_a_changing_folder_waits_to_settle(tmp_path, monkeypatch):
     assert poll() is not None and len(runs) == 1
 
 
+def test_a_seen_change_is_looked_at_again_when_it_has_settled_not_a_whole_interval_later():
+    state = watch.WatchState()
+    wait = {"interval_seconds": 30.0, "settle_seconds": 5.0}
+    assert watch.next_wait(state, now=100.0, **wait) == 30.0  # nothing pending: the interval
+    state.pending_listing, state.pending_since = (("clients", "a.csv", 1, 1),), 100.0
+    assert watch.next_wait(state, now=100.0, **wait) == 5.0  # just seen: the settle time
+    assert watch.next_wait(state, now=103.5, **wait) == 1.5  # the rest of it
+    assert watch.next_wait(state, now=107.0, **wait) == 0.0  # overdue: at once, never negative
+    assert watch.next_wait(state, now=100.0, interval_seconds=2.0, settle_seconds=5.0) == 2.0  # never past the interval
+
+
 @pytest.mark.parametrize("flags", [["--interval", "5"], ["--settle", "1"]])
 def test_watch_flags_need_watch(flags, tmp_path):
     from billing_reports import cli

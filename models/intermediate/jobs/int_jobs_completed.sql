@@ -20,7 +20,7 @@ clients as (
 
 ),
 
-documents as (
+documents as {{ billing_inline_cte() }} (
 
     select
         document_id,

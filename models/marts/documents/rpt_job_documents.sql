@@ -83,7 +83,7 @@ batches as (
 
 ),
 
-deliveries as (
+deliveries as {{ billing_inline_cte() }} (
 
     select
         delivery_id,
