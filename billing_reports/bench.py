@@ -597,12 +597,14 @@ def dashboard_queries(warehouse: Path, runs: int, pages: list[str] | None = None
     os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")
     logging.getLogger("streamlit").setLevel(logging.ERROR)
     try:
+        import streamlit.logger
+
+        # Its loggers are made on first use (the cache's, as the pages' modules are imported) at
+        # streamlit's global level: set that first.
+        streamlit.logger.set_log_level("error")
         from dashboards import auth, data
     except Exception as error:  # noqa: BLE001 - the dashboard is optional for the benchmark
         return {"error": f"dashboards.data not importable: {error}"}
-    for name in list(logging.root.manager.loggerDict):
-        if name.startswith("streamlit"):
-            logging.getLogger(name).setLevel(logging.ERROR)
     with auth.service_scope("benchmark"):
         calls = page_calls(data)
     if pages is not None:
