@@ -8,7 +8,10 @@
         "{{ billing_record_replaced_documents(billing_documents_of_touched(['documents', 'deliveries'])) }}",
         "{{ billing_delete_replaced_documents() }}",
     ],
-    post_hook="{{ billing_record_written_documents() }}",
+    post_hook=[
+        "{{ billing_record_written_documents() }}",
+        "{{ billing_store_in_order(['document_id', 'attempt_number'], billing_sort_slices(ref('stg_billing__deliveries'))) }}",
+    ],
 ) }}
 -- One row per delivery attempt of a document that passed R14: which document, job and client it
 -- belongs to, its channel, when it was attempted and sent, its outcome and its place among the
@@ -69,6 +72,9 @@ numbered as (
 )
 
 -- Stored by document: the dashboard reads the attempts of a few documents at a time (an
--- incremental build appends its documents, in this order, after the stored ones).
+-- incremental build appends its documents, in this order, after the stored ones). Above var
+-- billing_sort_slice_rows attempts, a full build sorts in slices of document_id, in a post-hook.
 select * from numbered
-order by document_id, attempt_number
+{%- if billing_sort_slices(ref('stg_billing__deliveries')) == 1 %}
+    order by document_id, attempt_number
+{%- endif %}

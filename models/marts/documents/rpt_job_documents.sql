@@ -9,7 +9,10 @@
             ['documents', 'deliveries', 'document_pulls', 'customers', 'jobs', 'batches', 'clients'])) }}",
         "{{ billing_delete_replaced_documents() }}",
     ],
-    post_hook="{{ billing_record_written_documents() }}",
+    post_hook=[
+        "{{ billing_record_written_documents() }}",
+        "{{ billing_store_in_order(['document_number', 'document_id'], billing_sort_slices(ref('int_documents_classified'))) }}",
+    ],
 ) }}
 -- One row per document that passed R14, as the Job tracking page lists and finds it: its job and
 -- batch, its customer, its routing as generated and as delivered (R1), its delivery attempts and
@@ -235,6 +238,10 @@ final as (
 -- that holds it (DuckDB's min/max per row group), at 10M documents too. An incremental build
 -- appends its documents after the stored ones, themselves in this order: a lookup then reads the
 -- block that holds the number and the blocks appended since the last full build whose range
--- covers it (about one per refresh); the next full build stores the table in order again.
+-- covers it (about one per refresh); the next full build stores the table in order again. Above
+-- var billing_sort_slice_rows documents, a full build sorts in slices of document_number, in a
+-- post-hook (macros/portable/billing_sorted_in_slices.sql): one sort of every row does not fit.
 select * from final
-order by document_number, document_id
+{%- if billing_sort_slices(ref('int_documents_classified')) == 1 %}
+    order by document_number, document_id
+{%- endif %}
