@@ -66,20 +66,29 @@ DAY_2_ROWS = {
 }  # fmt: skip
 
 #: The faults written into the copy of the project (the model's last statement is replaced).
+#: The lookup order of each mart (one sort below var billing_sort_slice_rows; kept by the faulty copies).
+_DELIVERIES_ORDER = (
+    "\n{%- if billing_sort_slices(ref('stg_billing__deliveries')) == 1 %}\n"
+    "    order by document_id, attempt_number\n{%- endif %}"
+)
+_DOCUMENTS_ORDER = (
+    "\n{%- if billing_sort_slices(ref('int_documents_classified')) == 1 %}\n"
+    "    order by document_number, document_id\n{%- endif %}"
+)
 FAULTY_MODELS = {
     "rpt_document_deliveries.sql": (
-        "select * from numbered\norder by document_id, attempt_number",
+        "select * from numbered" + _DELIVERIES_ORDER,
         """select * replace (
     case when delivery_id = 'DL102' then null else outcome end as outcome,
     case when delivery_id = 'DL102' then 'C-GONE' else client_id end as client_id
 ) from numbered
 union all
-select * replace ('DL101' as delivery_id) from numbered where delivery_id = 'DL102'
-order by document_id, attempt_number""",
+select * replace ('DL101' as delivery_id) from numbered where delivery_id = 'DL102'"""
+        + _DELIVERIES_ORDER,
     ),
     "rpt_job_documents.sql": (
-        "select * from final\norder by document_number, document_id",
-        "select * from final\nwhere document_id != 'D301'\norder by document_number, document_id",
+        "select * from final" + _DOCUMENTS_ORDER,
+        "select * from final\nwhere document_id != 'D301'" + _DOCUMENTS_ORDER,
     ),
 }
 
