@@ -10,10 +10,9 @@ tests, and leave no copy behind.
 
 from __future__ import annotations
 
-import duckdb
 import pytest
 
-from tests.conftest import AS_OF, CAD_TO_USD_RATE
+from tests.conftest import AS_OF, CAD_TO_USD_RATE, read_only_query
 from tests.fixtures.handmade import write_handmade_landing
 
 ORDERS = {
@@ -43,13 +42,11 @@ def sliced_warehouse(tmp_path_factory):
 
 
 def _stored(warehouse, table: str) -> list[tuple]:
-    with duckdb.connect(str(warehouse), read_only=True) as connection:
-        return connection.execute(f"select * from marts.{table} order by rowid").fetchall()
+    return read_only_query(warehouse)(f"select * from marts.{table} order by rowid")
 
 
 def _sorted(warehouse, table: str) -> list[tuple]:
-    with duckdb.connect(str(warehouse), read_only=True) as connection:
-        return connection.execute(f"select * from marts.{table} order by {ORDERS[table]}").fetchall()
+    return read_only_query(warehouse)(f"select * from marts.{table} order by {ORDERS[table]}")
 
 
 @pytest.mark.parametrize("table", sorted(ORDERS))
@@ -70,13 +67,9 @@ def test_the_hook_sorted_each_mart_in_slices(sliced_warehouse):
 
 def test_sliced_tables_keep_their_comments_and_leave_no_copy(sliced_warehouse):
     warehouse, _ = sliced_warehouse
-    with duckdb.connect(str(warehouse), read_only=True) as connection:
-        tables = dict(
-            connection.execute("select table_name, comment from duckdb_tables() where schema_name = 'marts'").fetchall()
-        )
-        column_comments = connection.execute(
-            "select count(comment) from duckdb_columns() where table_name = 'rpt_job_documents'"
-        ).fetchone()[0]
+    query = read_only_query(warehouse)
+    tables = dict(query("select table_name, comment from duckdb_tables() where schema_name = 'marts'"))
+    column_comments = query("select count(comment) from duckdb_columns() where table_name = 'rpt_job_documents'")[0][0]
     assert not [name for name in tables if name.endswith("__unordered")]
     for table in ORDERS:
         assert tables[table], f"{table} lost its description"
