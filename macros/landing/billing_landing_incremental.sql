@@ -4,8 +4,7 @@
 {% endmacro %}
 
 {% macro default__billing_landing_incremental() %}
-    {%- set wanted = var('billing_incremental', false) -%}
-    {%- if wanted is string -%}{%- set wanted = wanted | lower in ['true', '1', 'yes'] -%}{%- endif -%}
+    {%- set wanted = billing_incremental_build() -%}
     {%- if not wanted or not execute -%}{{ return(false) }}{%- endif -%}
     {%- set found = run_query(
         "select count(*) from duckdb_tables() where database_name = current_database() "

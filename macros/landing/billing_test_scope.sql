@@ -31,11 +31,13 @@
     {%- do return(relation) -%}
 {%- endmacro %}
 
-{#- True in the tests of an incremental `dbt build` (the run that writes raw._touched_*). -#}
+{#- True in the tests of an incremental `dbt build` (the run that writes raw._touched_*), and in the
+    `dbt compile` of the same tests that a refresh runs in one batch after such a build
+    (billing_reports/dbt_batch.py, env BILLING_DBT_TEST_BATCH; the tables are kept for it). -#}
 {% macro billing_tests_scoped() %}
-    {%- set wanted = var('billing_incremental', false) -%}
-    {%- if wanted is string -%}{%- set wanted = wanted | lower in ['true', '1', 'yes'] -%}{%- endif -%}
-    {{ return(wanted and execute and flags.WHICH == 'build' and target.type == 'duckdb') }}
+    {%- set wanted = billing_incremental_build() -%}
+    {%- set batch = flags.WHICH == 'compile' and env_var('BILLING_DBT_TEST_BATCH', '') == '1' -%}
+    {{ return(wanted and execute and (flags.WHICH == 'build' or batch) and target.type == 'duckdb') }}
 {% endmacro %}
 
 {#- The condition that keeps the tested rows of `relation` in this test, or '' (every row). -#}

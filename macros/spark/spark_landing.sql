@@ -18,8 +18,7 @@
 -#}
 
 {% macro spark__billing_landing_incremental() %}
-    {%- set wanted = var('billing_incremental', false) -%}
-    {%- if wanted is string -%}{%- set wanted = wanted | lower in ['true', '1', 'yes'] -%}{%- endif -%}
+    {%- set wanted = billing_incremental_build() -%}
     {%- if wanted and execute -%}
         {{ exceptions.raise_compiler_error(
             'var billing_incremental is set, but builds on Spark are full builds: unset it '
@@ -31,7 +30,7 @@
 
 
 {#- Nothing to drop: a Spark build writes no raw._touched_ tables (no incremental landing). -#}
-{% macro spark__billing_drop_touched_keys() %}
+{% macro spark__billing_drop_touched_keys(force=false) %}
     select 1
 {% endmacro %}
 

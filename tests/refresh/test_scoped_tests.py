@@ -125,33 +125,46 @@ def _faulty_project(root: Path) -> Path:
     return project
 
 
-def _dbt_build(project: Path, raw: Path, warehouse: Path, dbt_vars: dict) -> tuple[dict, dict]:
-    """``dbt build`` of ``project`` (unit tests left out); returns {(model, test, column): failures}
-    of the failing tests and {test unique_id: compiled SQL}."""
+def _dbt_build(
+    project: Path, raw: Path, warehouse: Path, dbt_vars: dict, *, batch: bool = False
+) -> tuple[dict, dict, dict]:
+    """``dbt build`` of ``project`` (unit tests left out), or with ``batch`` the refresh's build with
+    its data tests in one batch (billing_reports/dbt_batch.py); returns {(model, test, column):
+    failures} of the failing tests, {test unique_id: compiled SQL} and {test unique_id: status}."""
     target = warehouse.parent / "target"
     env = {**os.environ, "BILLING_RAW_DIR": str(raw), "BILLING_WAREHOUSE": str(warehouse)}
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-    process = subprocess.run(
-        [sys.executable, "-c", "import sys; from dbt.cli.main import cli; sys.exit(cli())", "build",
-         "--project-dir", str(project), "--profiles-dir", str(project), "--target-path", str(target),
-         "--vars", json.dumps(dbt_vars), "--exclude-resource-type", "unit_test", "--no-use-colors"],
-        cwd=project, env=env, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    common = ["--project-dir", str(project), "--profiles-dir", str(project), "--target-path", str(target),
+              "--vars", json.dumps(dbt_vars)]  # fmt: skip
+    build_only = ["--exclude-resource-type", "unit_test", "--no-use-colors"]
+    if batch:
+        args = [sys.executable, "-m", "billing_reports.dbt_batch", *common, "--", *build_only]
+    else:
+        args = [sys.executable, "-c", "import sys; from dbt.cli.main import cli; sys.exit(cli())", "build",
+                *common, *build_only]  # fmt: skip
+    process = subprocess.run(args, cwd=project, env=env, capture_output=True, text=True, check=False)
     results = json.loads((target / "run_results.json").read_text())["results"]
     nodes = json.loads((target / "manifest.json").read_text())["nodes"]
     errors = [result["unique_id"] for result in results if result["status"] == "error"]
     assert not errors, f"dbt errors {errors}:\n{process.stdout[-3000:]}"
-    failed, compiled = {}, {}
+    failed, compiled, statuses = {}, {}, {}
     for result in results:
         node = nodes.get(result["unique_id"]) or {}
         if node.get("resource_type") != "test":
             continue
         compiled[result["unique_id"]] = result.get("compiled_code") or ""
+        statuses[result["unique_id"]] = result["status"]
         if result["status"] == "fail":
             metadata = node.get("test_metadata") or {}
             model = node["attached_node"].split(".")[-1] if node.get("attached_node") else None
             failed[(model, metadata.get("name", node["name"]), node.get("column_name"))] = result["failures"]
-    return failed, compiled
+    if batch:
+        with duckdb.connect(str(warehouse), read_only=True) as connection:
+            left = connection.execute(
+                "select table_name from duckdb_tables() where schema_name = 'raw' and table_name like '\\_touched\\_%' escape '\\'"
+            ).fetchall()
+        assert left == [], f"the batch left {left} behind"
+    return failed, compiled, statuses
 
 
 @pytest.fixture(scope="module")
@@ -175,12 +188,20 @@ def days(tmp_path_factory) -> dict:
     faulty_full = root / "faulty-full" / "billing.duckdb"
     faulty_full.parent.mkdir()
     full_run = _dbt_build(project, raw, faulty_full, VARS)
+    batch_runs = {}
+    for mode, extra in (("incremental", {"billing_incremental": True}), ("full", {})):
+        folder = root / f"faulty-batch-{mode}"
+        folder.mkdir()
+        if mode == "incremental":
+            shutil.copyfile(day_1, folder / "billing.duckdb")
+        batch_runs[mode] = _dbt_build(project, raw, folder / "billing.duckdb", {**VARS, **extra}, batch=True)
     return {
         "outcomes": (first, second, third),
         "warehouse": warehouse,
         "full": full,
         "faulty_incremental": incremental_run,
         "faulty_full": full_run,
+        "faulty_batch": batch_runs,
     }
 
 
@@ -216,8 +237,8 @@ def test_day_2_rows_are_judged_as_in_a_full_build(days):
 
 def test_the_incremental_build_tests_only_the_rows_it_replaced(days):
     """The scoped tests read raw._touched_rows_<model> (incremental build); the full build's do not."""
-    _, incremental_sql = days["faulty_incremental"]
-    _, full_sql = days["faulty_full"]
+    _, incremental_sql, _ = days["faulty_incremental"]
+    _, full_sql, _ = days["faulty_full"]
     scoped = {unique_id for unique_id, sql in incremental_sql.items() if "_touched_rows_rpt_document_deliveries" in sql}
     assert any(".unique_rpt_document_deliveries_delivery_id" in unique_id for unique_id in scoped), scoped
     assert any(".not_null_rpt_document_deliveries_outcome" in unique_id for unique_id in scoped), scoped
@@ -225,9 +246,25 @@ def test_the_incremental_build_tests_only_the_rows_it_replaced(days):
 
 
 def test_the_scoped_tests_fail_as_the_full_ones_do(days):
-    incremental_failed, _ = days["faulty_incremental"]
-    full_failed, _ = days["faulty_full"]
+    incremental_failed, _, _ = days["faulty_incremental"]
+    full_failed, _, _ = days["faulty_full"]
     for key, failures in EXPECTED_FAILURES.items():
         assert full_failed.get(key) == failures, (key, full_failed)
         assert incremental_failed.get(key) == failures, (key, incremental_failed)
     assert incremental_failed == full_failed
+
+
+@pytest.mark.parametrize("mode", ["incremental", "full"])
+def test_the_batch_runs_the_same_tests_with_the_same_verdicts_as_dbt_build(days, mode):
+    """The refresh runs the data tests in one batch after the models (billing_reports/dbt_batch.py).
+    On the faulty project it runs every test dbt build runs, with the same compiled SQL (scoped in
+    the incremental build), and each passes, warns or fails as in dbt build, with the same failing
+    rows; it drops the raw._touched_* tables afterwards (checked in _dbt_build)."""
+    failed, compiled, statuses = days[f"faulty_{mode}"]
+    batch_failed, batch_compiled, batch_statuses = days["faulty_batch"][mode]
+    assert len(statuses) > 400
+    assert batch_compiled == compiled
+    assert batch_statuses == statuses
+    assert batch_failed == failed
+    for key, failures in EXPECTED_FAILURES.items():
+        assert batch_failed.get(key) == failures, (key, batch_failed)

@@ -3,7 +3,7 @@
     incremental_strategy='delete+insert',
     unique_key='document_id',
     on_schema_change='fail',
-    full_refresh=not var('billing_incremental', false),
+    full_refresh=not billing_incremental_build(),
 ) }}
 -- What billing_touched_documents() reads in incremental builds:
 -- depends_on: {{ ref('base_billing__documents') }} {{ ref('base_billing__document_pulls') }}

@@ -3,7 +3,7 @@
     incremental_strategy='delete+insert',
     unique_key='document_id',
     on_schema_change='fail',
-    full_refresh=not var('billing_incremental', false),
+    full_refresh=not billing_incremental_build(),
     pre_hook=[
         "{{ billing_record_replaced_documents(billing_documents_of_touched(['documents', 'deliveries'])) }}",
         "{{ billing_delete_replaced_documents() }}",

@@ -1,5 +1,5 @@
 -- depends_on: {{ ref('delivery_channels') }}
-{{ config(full_refresh=not var('billing_incremental', false)) }}
+{{ config(full_refresh=not billing_incremental_build()) }}
 {{ billing_landing_rows(
     'deliveries',
     parents={

@@ -1,4 +1,4 @@
-{{ config(full_refresh=not var('billing_incremental', false)) }}
+{{ config(full_refresh=not billing_incremental_build()) }}
 {{ billing_landing_rows(
     'processing_rule_changes',
     parents={
