@@ -200,6 +200,11 @@ known_{{ column_name }} as (
     {%- else %}
     select distinct {{ column_name }} from {{ parent }}
     {%- endif %}
+    {%- if is_incremental() %}
+    -- An incremental build judges few rows: look up only the parent keys they name, instead of
+    -- every distinct key of the parent (all 12 million documents at 10M, for a few thousand pulls).
+    where {{ column_name }} in (select distinct_rows.{{ column_name }} from distinct_rows)
+    {%- endif %}
 
 ),
 {%- endfor %}
