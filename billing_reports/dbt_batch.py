@@ -176,6 +176,14 @@ def _compiled_tests(runner, manifest, common: list[str], cache_path: Path, say) 
     return tests
 
 
+def _run_results(target: Path) -> dict:
+    """The run_results.json dbt just wrote, or an empty one when it wrote none (dbt then said why)."""
+    try:
+        return json.loads((target / "run_results.json").read_text())
+    except (OSError, ValueError):
+        return {"results": []}
+
+
 def main(argv: list[str]) -> int:
     from dbt.cli.main import dbtRunner
 
@@ -196,7 +204,7 @@ def main(argv: list[str]) -> int:
     run_results = None
     try:
         build = runner.invoke(["build", "--exclude-resource-type", "test", *build_only, *common])
-        run_results = json.loads((target / "run_results.json").read_text())
+        run_results = _run_results(target)
         if not build.success:
             return 1
         if any(node.config.store_failures for node in parsed.result.nodes.values() if node.resource_type == "test"):
@@ -204,7 +212,7 @@ def main(argv: list[str]) -> int:
             # (`dbt test`, every row; the raw._touched_* tables are still there).
             say("a data test stores its failures (store_failures): the data tests run as dbt nodes")
             tested = runner.invoke(["test", *build_only, *common])
-            run_results["results"] += json.loads((target / "run_results.json").read_text())["results"]
+            run_results["results"] += _run_results(target)["results"]
             return 0 if tested.success else 1
         compiled = _compiled_tests(runner, parsed.result, common, target / CACHE_FILE, say)
         if compiled is None:
