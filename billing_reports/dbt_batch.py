@@ -121,12 +121,12 @@ def run_tests(tests: list[tuple], say) -> list[dict]:
 def _cache_key(manifest, common: list[str]) -> str:
     """What the compiled SQL of the data tests depends on (module docstring, step 2)."""
     import hashlib
-    import importlib.metadata
+
+    from billing_reports.dbt_runner import package_versions
 
     digest = hashlib.sha256()
     digest.update(json.dumps(common).encode())
-    for package in ("dbt-core", "dbt-duckdb", "duckdb"):
-        digest.update(f"{package}=={importlib.metadata.version(package)}\n".encode())
+    digest.update(package_versions().encode())
     for name in sorted(os.environ):
         if name.startswith(("BILLING_", "DBT_")):
             digest.update(f"{name}={os.environ[name]}\n".encode())

@@ -31,6 +31,14 @@ INCREMENTAL_ENV = "BILLING_DBT_INCREMENTAL"
 _WRITING_COMMANDS = ("build", "run", "seed", "snapshot")
 
 
+def package_versions() -> str:
+    """``name==version`` lines of the packages that decide what a build writes (dbt, its adapter and
+    DuckDB): part of the refresh's code digest and of the batch's compiled-test cache key."""
+    import importlib.metadata
+
+    return "".join(f"{name}=={importlib.metadata.version(name)}\n" for name in ("dbt-core", "dbt-duckdb", "duckdb"))
+
+
 @dataclass
 class DbtResult:
     success: bool

@@ -50,13 +50,12 @@ def build_state(options: RefreshOptions) -> dict:
     only the marts read them, and an incremental build rebuilds every mart.
     """
     import hashlib
-    import importlib.metadata
 
+    from billing_reports.dbt_runner import package_versions
     from billing_reports.settings import PROJECT_DIR
 
     digest = hashlib.sha256()
-    for name in ("dbt-core", "dbt-duckdb", "duckdb"):
-        digest.update(f"{name}=={importlib.metadata.version(name)}\n".encode())
+    digest.update(package_versions().encode())
     digest.update(f"engine={settings.engine()}\n".encode())
     paths = [PROJECT_DIR / "dbt_project.yml", PROJECT_DIR / "profiles.yml"]
     for folder in ("models", "macros", "seeds", "tests/dbt"):
