@@ -163,11 +163,23 @@ def _job_documents_where(
     )
 
 
-def _job_documents(where: _Where, limit: int, offset: int = 0) -> pd.DataFrame:
+def _job_documents(where: _Where, limit: int, offset: int = 0, match: _Where | None = None) -> pd.DataFrame:
     """Documents as the Job tracking page lists them (job details and search), by document number,
-    with the client's zone (``timezone``, from ``dim_clients``) for showing times."""
+    with the client's zone (``timezone``, from ``dim_clients``) for showing times.
+
+    ``match`` (a search, which matches few rows): its condition alone selects the rows, in a
+    materialized CTE, before ``where`` (the user's scope), the join and the top-N. DuckDB then looks
+    them up by the index on ``customer_account_id`` (``billing_lookup_index``) or in the block that
+    holds a document number; it uses the index only for a scan whose one filter is on the indexed
+    column, and a top-N over the whole table scans every row. A job's page (many rows, paged) keeps
+    the top-N."""
+    source, matched, params = "marts.rpt_job_documents", "", list(where.params)
+    if match is not None:
+        matched = f"with matched as materialized (select * from {source} {match.sql})"
+        source, params = "matched", [*match.params, *params]
     return _frame(
         f"""
+        {matched}
         select
             client_id,
             job_id,
@@ -196,13 +208,13 @@ def _job_documents(where: _Where, limit: int, offset: int = 0) -> pd.DataFrame:
             mailed_or_sent_date,
             delivery_state,
             timezone
-        from marts.rpt_job_documents
+        from {source}
         left join (select client_id, timezone from marts.dim_clients) as clients using (client_id)
         {where.sql}
         order by document_number, job_id, document_id
         limit ? offset ?
         """,
-        [*where.params, int(limit), int(offset)],
+        [*params, int(limit), int(offset)],
     )
 
 
@@ -265,11 +277,12 @@ def find_documents(
     column = FIND_BY[by]
     needle = (text or "").strip()
     where = _Where().for_clients(client_ids).for_branches(None)
+    match = _Where()
     if needle:
-        where.condition(f"{column} in (?, ?)", needle, needle.upper())
+        match.condition(f"{column} in (?, ?)", needle, needle.upper())
     else:
-        where.condition("false")
-    return _job_documents(where, limit)
+        match.condition("false")
+    return _job_documents(where, limit, match=match)
 
 
 def document_deliveries(document_ids: Iterable[str], client_ids: Iterable[str] | None = None) -> pd.DataFrame:

@@ -12,6 +12,7 @@
     post_hook=[
         "{{ billing_record_written_documents() }}",
         "{{ billing_store_in_order(['document_number', 'document_id'], billing_sort_slices(ref('int_documents_classified'))) }}",
+        "{{ billing_lookup_index('customer_account_id') }}",
     ],
 ) }}
 -- One row per document that passed R14, as the Job tracking page lists and finds it: its job and
