@@ -169,7 +169,7 @@ def _job_documents(where: _Where, limit: int, offset: int = 0, match: _Where | N
 
     ``match`` (a search, which matches few rows): its condition alone selects the rows, in a
     materialized CTE, before ``where`` (the user's scope), the join and the top-N. DuckDB then looks
-    them up by the index on ``customer_account_id`` (``billing_lookup_index``) or in the block that
+    them up by the index on ``customer_account_id`` (``billing_lookup_indexes``) or in the block that
     holds a document number; it uses the index only for a scan whose one filter is on the indexed
     column, and a top-N over the whole table scans every row. A job's page (many rows, paged) keeps
     the top-N."""

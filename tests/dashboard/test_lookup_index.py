@@ -1,5 +1,5 @@
 """Job tracking's lookup of a customer account's documents reads them through the index that
-rpt_job_documents' post-hook adds (macros/portable/billing_lookup_index.sql), not by a scan of
+rpt_job_documents' post-hook adds (macros/portable/billing_lookup_indexes.sql), not by a scan of
 every document: the query dashboards.data sends is run again under EXPLAIN ANALYZE on the dbt
 build of the hand-made landing folder (tests/fixtures/handmade.py), for operations staff and for a
 client's user. At 10M documents the scan took 290 ms, the index lookup 6 ms (docs/benchmarks-notes.md)."""

@@ -236,7 +236,7 @@ def test_incremental_refresh_gives_exactly_the_full_rebuild(story):
 
 
 def test_the_customer_account_index_finds_what_a_scan_finds_after_an_incremental_build(story):
-    """rpt_job_documents' index on customer_account_id (billing_lookup_index) is kept by the
+    """rpt_job_documents' index on customer_account_id (billing_lookup_indexes) is kept by the
     incremental build's delete+insert: every account's documents, looked up through it, are the
     ones a scan of the table finds (DuckDB's index scans switched off), re-sent and moved
     documents included."""
