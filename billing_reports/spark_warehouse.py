@@ -12,8 +12,6 @@ validates, records and publishes that file atomically, as after a DuckDB build):
 - a table whose model has an enforced contract (the marts) gets exactly the contract's column
   types (Spark widens some: ``row_number()`` is an int, a sum of decimal(18,2) a decimal(28,2));
 - timestamps are UTC wall-clock ``timestamp`` columns, as DuckDB builds them;
-- the columns a model names in ``meta.lookup_indexes`` get the index a DuckDB build gives them
-  (``macros/portable/billing_lookup_indexes.sql``), so that the dashboard's lookups read as few rows;
 - views (the ``stg_`` filters over the ``base_`` tables) are not copied: no reader uses them.
 """
 
@@ -39,41 +37,20 @@ def spark_tables(spark_dir: Path) -> dict[tuple[str, str], Path]:
     return tables
 
 
-def _models(manifest_path: Path) -> list[dict]:
-    """The model nodes of a dbt manifest ([] when it cannot be read)."""
+def contract_types(manifest_path: Path) -> dict[tuple[str, str], dict[str, str]]:
+    """``{(schema, table): {column: data type}}`` of the models with an enforced contract in a dbt manifest."""
     try:
         manifest = json.loads(manifest_path.read_text())
     except (OSError, ValueError):
-        return []
-    return [node for node in manifest.get("nodes", {}).values() if node.get("resource_type") == "model"]
-
-
-def _relation(node: dict) -> tuple[str, str]:
-    return node["schema"], node.get("alias") or node["name"]
-
-
-def contract_types(manifest_path: Path) -> dict[tuple[str, str], dict[str, str]]:
-    """``{(schema, table): {column: data type}}`` of the models with an enforced contract in a dbt manifest."""
+        return {}
     types: dict[tuple[str, str], dict[str, str]] = {}
-    for node in _models(manifest_path):
-        if not node.get("contract", {}).get("enforced"):
+    for node in manifest.get("nodes", {}).values():
+        if node.get("resource_type") != "model" or not node.get("contract", {}).get("enforced"):
             continue
         columns = {name: column.get("data_type") for name, column in node.get("columns", {}).items()}
         if all(columns.values()):
-            types[_relation(node)] = columns
+            types[(node["schema"], node.get("alias") or node["name"])] = columns
     return types
-
-
-def lookup_indexes(manifest_path: Path) -> dict[tuple[str, str], list[str]]:
-    """``{(schema, table): [column, ...]}``: the columns a model's config names in
-    ``meta.lookup_indexes``, which a DuckDB build indexes (macros/portable/billing_lookup_indexes.sql)."""
-    indexes = {}
-    for node in _models(manifest_path):
-        meta = node.get("config", {}).get("meta") or node.get("meta") or {}
-        columns = [str(column) for column in meta.get("lookup_indexes") or []]
-        if columns:
-            indexes[_relation(node)] = columns
-    return indexes
 
 
 def copy_into_duckdb(
@@ -90,7 +67,6 @@ def copy_into_duckdb(
     if not tables:
         raise FileNotFoundError(f"the Spark build wrote no Parquet tables under {spark_dir / 'tables'}")
     typed = contract_types(manifest_path) if manifest_path else {}
-    indexed = lookup_indexes(manifest_path) if manifest_path else {}
     if warehouse.exists():
         warehouse.unlink()
     connection = duckdb.connect(str(warehouse))
@@ -109,12 +85,9 @@ def copy_into_duckdb(
                     target = "timestamp"
                 quoted = sql_identifier(name)
                 columns.append(f"cast({quoted} as {target}) as {quoted}" if target else quoted)
-            relation = f"{sql_identifier(schema)}.{sql_identifier(table)}"
-            connection.execute(f"create table {relation} as select {', '.join(columns)} from {source}")
-            for column in indexed.get((schema, table), []):
-                # As a DuckDB build indexes it (billing_lookup_indexes): the dashboard's lookups.
-                index = sql_identifier(f"{table}__{column}")
-                connection.execute(f"create index {index} on {relation} ({sql_identifier(column)})")
+            connection.execute(
+                f"create table {sql_identifier(schema)}.{sql_identifier(table)} as select {', '.join(columns)} from {source}"
+            )
         connection.execute("commit")
         connection.execute("checkpoint")
     finally:

@@ -48,7 +48,6 @@ def spark_build(tmp_path):
                         "alias": "rpt_example",
                         "schema": "marts",
                         "contract": {"enforced": True},
-                        "config": {"meta": {"lookup_indexes": ["job_id"]}},
                         "columns": {
                             "job_id": {"data_type": "varchar"},
                             "amount": {"data_type": "decimal(38,2)"},
@@ -83,10 +82,6 @@ def test_every_table_is_copied_with_its_contract_types(spark_build, tmp_path):
             ("J1", Decimal("12.50"), 3, datetime(2026, 3, 2, 3, 30))
         ]
         assert connection.execute("select * from ops.rejected_rows").fetchall() == [("documents", 4)]
-        # meta.lookup_indexes: the index a DuckDB build gives the column (billing_lookup_indexes).
-        assert connection.execute(
-            "select index_name, schema_name, table_name, expressions from duckdb_indexes()"
-        ).fetchall() == [("rpt_example__job_id", "marts", "rpt_example", "[job_id]")]
 
 
 def test_a_spark_folder_without_tables_is_an_error_not_an_empty_warehouse(tmp_path):

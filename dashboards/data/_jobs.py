@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
+import duckdb
 import pandas as pd
 import streamlit as st
 
@@ -163,23 +164,11 @@ def _job_documents_where(
     )
 
 
-def _job_documents(where: _Where, limit: int, offset: int = 0, match: _Where | None = None) -> pd.DataFrame:
+def _job_documents(where: _Where, limit: int, offset: int = 0) -> pd.DataFrame:
     """Documents as the Job tracking page lists them (job details and search), by document number,
-    with the client's zone (``timezone``, from ``dim_clients``) for showing times.
-
-    ``match`` (a search, which matches few rows): its condition alone selects the rows, in a
-    materialized CTE, before ``where`` (the user's scope), the join and the top-N. DuckDB then looks
-    them up by the index on ``customer_account_id`` (``billing_lookup_indexes``) or in the block that
-    holds a document number; it uses the index only for a scan whose one filter is on the indexed
-    column, and a top-N over the whole table scans every row. A job's page (many rows, paged) keeps
-    the top-N."""
-    source, matched, params = "marts.rpt_job_documents", "", list(where.params)
-    if match is not None:
-        matched = f"with matched as materialized (select * from {source} {match.sql})"
-        source, params = "matched", [*match.params, *params]
+    with the client's zone (``timezone``, from ``dim_clients``) for showing times."""
     return _frame(
         f"""
-        {matched}
         select
             client_id,
             job_id,
@@ -208,13 +197,13 @@ def _job_documents(where: _Where, limit: int, offset: int = 0, match: _Where | N
             mailed_or_sent_date,
             delivery_state,
             timezone
-        from {source}
+        from marts.rpt_job_documents
         left join (select client_id, timezone from marts.dim_clients) as clients using (client_id)
         {where.sql}
         order by document_number, job_id, document_id
         limit ? offset ?
         """,
-        [*params, int(limit), int(offset)],
+        [*where.params, int(limit), int(offset)],
     )
 
 
@@ -271,18 +260,39 @@ def find_documents(
     (``by="customer_account"``) is ``text``, across the jobs of the clients in scope (at most
     ``limit``, by document number). The match is exact, as typed or in capitals (numbers are
     usually upper case); no text finds nothing. ``rpt_job_documents`` is stored in document-number
-    order, so a lookup by number reads only the block that holds it."""
+    order, so a lookup by number reads only the block that holds it. A lookup by customer account
+    first reads the account's document numbers from ``lookup.lookup_documents_by_account`` (stored
+    in account order: one block), then those documents by number; the account, the client and
+    branch scope are still applied to ``rpt_job_documents`` itself."""
     if by not in FIND_BY:
         raise ValueError(f"unknown search {by!r}; expected one of {sorted(FIND_BY)}")
     column = FIND_BY[by]
     needle = (text or "").strip()
     where = _Where().for_clients(client_ids).for_branches(None)
-    match = _Where()
-    if needle:
-        match.condition(f"{column} in (?, ?)", needle, needle.upper())
-    else:
-        match.condition("false")
-    return _job_documents(where, limit, match=match)
+    if not needle:
+        return _job_documents(where.condition("false"), limit)
+    where.condition(f"{column} in (?, ?)", needle, needle.upper())
+    if by == "customer_account":
+        where.one_of("document_number", _account_document_numbers(needle, client_ids))
+    return _job_documents(where, limit)
+
+
+#: The narrow table, in customer-account order, that a lookup by customer account reads first.
+ACCOUNT_LOOKUP = "lookup.lookup_documents_by_account"
+
+
+def _account_document_numbers(account: str, client_ids: Iterable[str] | None) -> list[str] | None:
+    """The document numbers of a customer account (as typed or in capitals) in the clients in scope,
+    from ``ACCOUNT_LOOKUP``. None (no condition: the lookup scans ``rpt_job_documents``) when the
+    warehouse has no such table (built before it existed) or a document of the account has no
+    number (it could not be found by number)."""
+    where = _Where().for_clients(client_ids).condition("customer_account_id in (?, ?)", account, account.upper())
+    try:
+        found = _frame(f"select distinct document_number from {ACCOUNT_LOOKUP} {where.sql}", where.params)
+    except duckdb.CatalogException:
+        return None
+    numbers = found["document_number"]
+    return None if numbers.isna().any() else numbers.tolist()
 
 
 def document_deliveries(document_ids: Iterable[str], client_ids: Iterable[str] | None = None) -> pd.DataFrame:

@@ -77,7 +77,7 @@
         {%- set key = {'documents': 'document_id', 'deliveries': 'delivery_id'}[table] -%}
         {{ return(key ~ ' is null or ' ~ key ~ ' in (select ' ~ key ~ ' from ' ~ billing_base_relation(table)
             ~ ' where _group_key in (select _group_key from raw._touched_' ~ table ~ '))') }}
-    {%- elif identifier in ['fct_documents', 'rpt_job_documents', 'rpt_document_deliveries'] -%}
+    {%- elif identifier in ['fct_documents', 'rpt_job_documents', 'rpt_document_deliveries', 'lookup_documents_by_account'] -%}
         {{ return('document_id is null or document_id in (select document_id from raw._touched_rows_' ~ identifier ~ ')') }}
     {%- endif -%}
     {{ return('') }}

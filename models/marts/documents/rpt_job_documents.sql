@@ -4,7 +4,6 @@
     unique_key='document_id',
     on_schema_change='fail',
     full_refresh=not billing_incremental_build(),
-    meta={'lookup_indexes': ['customer_account_id']},
     pre_hook=[
         "{{ billing_record_replaced_documents(billing_documents_of_touched(
             ['documents', 'deliveries', 'document_pulls', 'customers', 'jobs', 'batches', 'clients'])) }}",
@@ -13,7 +12,6 @@
     post_hook=[
         "{{ billing_record_written_documents() }}",
         "{{ billing_store_in_order(['document_number', 'document_id'], billing_sort_slices(ref('int_documents_classified'))) }}",
-        "{{ billing_lookup_indexes() }}",
     ],
 ) }}
 -- One row per document that passed R14, as the Job tracking page lists and finds it: its job and

@@ -1,0 +1,71 @@
+-- lookup_documents_by_account holds exactly the documents of rpt_job_documents, each with its
+-- customer account, client and number as rpt_job_documents has them (the dashboard's lookup by
+-- customer account finds its documents through it). Returns the rows in one and not the other.
+-- An incremental build compares the documents it replaced (both tables' raw._touched_rows_, kept
+-- for the data tests): the other rows are as the previous build, which this test passed, left them.
+{%- set replaced = billing_tests_scoped() %}
+with replaced_documents as (
+
+    {%- if replaced %}
+    select document_id from raw._touched_rows_rpt_job_documents
+    union
+    select document_id from raw._touched_rows_lookup_documents_by_account
+    {%- else %}
+    select null as document_id where false
+    {%- endif %}
+
+),
+
+expected as (
+
+    select
+        document_id,
+        customer_account_id,
+        client_id,
+        document_number
+    from {{ ref('rpt_job_documents') }}
+    {%- if replaced %}
+    where document_id in (select replaced_documents.document_id from replaced_documents)
+    {%- endif %}
+
+),
+
+found as (
+
+    select
+        document_id,
+        customer_account_id,
+        client_id,
+        document_number
+    from {{ ref('lookup_documents_by_account') }}
+    {%- if replaced %}
+    where document_id in (select replaced_documents.document_id from replaced_documents)
+    {%- endif %}
+
+),
+
+missing as (
+
+    select * from expected
+    except all
+    select * from found
+
+),
+
+extra as (
+
+    select * from found
+    except all
+    select * from expected
+
+)
+
+select
+    'missing from lookup_documents_by_account' as problem,
+    missing.*
+from missing
+union all
+select
+    'not in rpt_job_documents' as problem,
+    extra.*
+from extra
