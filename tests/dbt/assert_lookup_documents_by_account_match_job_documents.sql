@@ -1,7 +1,7 @@
 -- lookup_documents_by_account holds exactly the documents of rpt_job_documents, each with its
 -- customer account, client and number as rpt_job_documents has them (the dashboard's lookup by
 -- customer account finds its documents through it). Returns the rows in one and not the other.
--- An incremental build compares the documents it replaced (both tables' raw._touched_rows_, kept
+-- An incremental build compares the documents it replaced (both tables' replaced-rows tables, kept
 -- for the data tests): the other rows are as the previous build, which this test passed, left them.
 {%- set replaced = billing_tests_scoped() %}
 with replaced_documents as (
