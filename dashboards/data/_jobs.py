@@ -277,18 +277,17 @@ def find_documents(
     return _job_documents(where, limit)
 
 
-#: The narrow table, in customer-account order, that a lookup by customer account reads first.
-ACCOUNT_LOOKUP = "lookup.lookup_documents_by_account"
-
-
 def _account_document_numbers(account: str, client_ids: Iterable[str] | None) -> list[str] | None:
     """The document numbers of a customer account (as typed or in capitals) in the clients in scope,
-    from ``ACCOUNT_LOOKUP``. None (no condition: the lookup scans ``rpt_job_documents``) when the
+    from ``lookup.lookup_documents_by_account``, the narrow table in customer-account order that a
+    lookup by customer account reads first. None (no condition: the lookup scans ``rpt_job_documents``) when the
     warehouse has no such table (built before it existed) or a document of the account has no
     number (it could not be found by number)."""
     where = _Where().for_clients(client_ids).condition("customer_account_id in (?, ?)", account, account.upper())
     try:
-        found = _frame(f"select distinct document_number from {ACCOUNT_LOOKUP} {where.sql}", where.params)
+        found = _frame(
+            f"select distinct document_number from lookup.lookup_documents_by_account {where.sql}", where.params
+        )
     except duckdb.CatalogException:
         return None
     numbers = found["document_number"]
