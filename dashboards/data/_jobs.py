@@ -280,9 +280,9 @@ def find_documents(
 def _account_document_numbers(account: str, client_ids: Iterable[str] | None) -> list[str] | None:
     """The document numbers of a customer account (as typed or in capitals) in the clients in scope,
     from ``lookup.lookup_documents_by_account``, the narrow table in customer-account order that a
-    lookup by customer account reads first. None (no condition: the lookup scans ``rpt_job_documents``) when the
-    warehouse has no such table (built before it existed) or a document of the account has no
-    number (it could not be found by number)."""
+    lookup by customer account reads first. None (no condition: the lookup scans
+    ``rpt_job_documents``) when the warehouse has no such table (built before it existed) or a
+    document of the account has no number (it could not be found by number)."""
     where = _Where().for_clients(client_ids).condition("customer_account_id in (?, ?)", account, account.upper())
     try:
         found = _frame(

@@ -1,22 +1,12 @@
 -- lookup_documents_by_account holds exactly the documents of rpt_job_documents, each with its
 -- customer account, client and number as rpt_job_documents has them (the dashboard's lookup by
 -- customer account finds its documents through it). Returns the rows in one and not the other.
--- An incremental build compares the documents it replaced (both tables' replaced-rows tables, kept
--- for the data tests): the other rows are as the previous build, which this test passed, left them.
+-- An incremental build compares the documents either table replaced (billing_replaced_rows): the
+-- other rows are as the previous build, which this test passed, left them.
 {%- set replaced = billing_tests_scoped() %}
-with replaced_documents as (
-
-    {%- if replaced %}
-    select document_id from raw._touched_rows_rpt_job_documents
-    union
-    select document_id from raw._touched_rows_lookup_documents_by_account
-    {%- else %}
-    select null as document_id where false
-    {%- endif %}
-
-),
-
-expected as (
+{%- set replaced_documents = '(' ~ billing_replaced_rows('rpt_job_documents') ~ ') or ('
+    ~ billing_replaced_rows('lookup_documents_by_account') ~ ')' %}
+with expected as (
 
     select
         document_id,
@@ -25,7 +15,7 @@ expected as (
         document_number
     from {{ ref('rpt_job_documents') }}
     {%- if replaced %}
-    where document_id in (select replaced_documents.document_id from replaced_documents)
+    where {{ replaced_documents }}
     {%- endif %}
 
 ),
@@ -39,7 +29,7 @@ found as (
         document_number
     from {{ ref('lookup_documents_by_account') }}
     {%- if replaced %}
-    where document_id in (select replaced_documents.document_id from replaced_documents)
+    where {{ replaced_documents }}
     {%- endif %}
 
 ),

@@ -27,6 +27,9 @@ failing rows:
                              rpt_document_deliveries, rows the incremental build did not write,
                              reference a document that is gone: relationships(document_id ->
                              rpt_job_documents), 3 rows
+    lookup_documents_by_account  D302 (recomputed on day 2: J3 renamed) under account A-WRONG:
+                             assert_lookup_documents_by_account_match_job_documents, 2 rows (its
+                             row as rpt_job_documents has it is missing, the wrong one is extra)
 """
 
 from __future__ import annotations
@@ -75,8 +78,18 @@ _DOCUMENTS_ORDER = (
     "\n{%- if billing_sort_slices(ref('int_documents_classified')) == 1 %}\n"
     "    order by document_number, document_id\n{%- endif %}"
 )
+_LOOKUP_TAIL = """
+    client_id,
+    document_number,
+    document_id
+from {{ ref('rpt_job_documents') }}
+{%- if is_incremental() %}
+    where {{ billing_replaced_documents_filter() }}
+{%- else %}
+    order by customer_account_id, client_id, document_number, document_id
+{%- endif %}"""
 FAULTY_MODELS = {
-    "rpt_document_deliveries.sql": (
+    "marts/documents/rpt_document_deliveries.sql": (
         "select * from numbered" + _DELIVERIES_ORDER,
         """select * replace (
     case when delivery_id = 'DL102' then null else outcome end as outcome,
@@ -86,9 +99,14 @@ union all
 select * replace ('DL101' as delivery_id) from numbered where delivery_id = 'DL102'"""
         + _DELIVERIES_ORDER,
     ),
-    "rpt_job_documents.sql": (
+    "marts/documents/rpt_job_documents.sql": (
         "select * from final" + _DOCUMENTS_ORDER,
         "select * from final\nwhere document_id != 'D301'" + _DOCUMENTS_ORDER,
+    ),
+    "lookup/lookup_documents_by_account.sql": (
+        "select\n    customer_account_id," + _LOOKUP_TAIL,
+        "select\n    case when document_id = 'D302' then 'A-WRONG' else customer_account_id end as customer_account_id,"
+        + _LOOKUP_TAIL,
     ),
 }
 
@@ -98,6 +116,7 @@ EXPECTED_FAILURES = {
     ("rpt_document_deliveries", "not_null", "outcome"): 1,
     ("rpt_document_deliveries", "relationships", "client_id"): 1,
     ("rpt_document_deliveries", "relationships", "document_id"): 3,
+    (None, "assert_lookup_documents_by_account_match_job_documents", None): 2,
 }
 
 
@@ -118,7 +137,7 @@ def _faulty_project(root: Path) -> Path:
         if (PROJECT_DIR / folder).exists():
             shutil.copytree(PROJECT_DIR / folder, project / folder)
     for name, (correct, faulty) in FAULTY_MODELS.items():
-        path = project / "models" / "marts" / "documents" / name
+        path = project / "models" / name
         text = path.read_text()
         assert text.rstrip().endswith(correct), f"{name} no longer ends as this test expects"
         path.write_text(text.rstrip()[: -len(correct)] + faulty + "\n")
@@ -242,6 +261,15 @@ def test_the_incremental_build_tests_only_the_rows_it_replaced(days):
     scoped = {unique_id for unique_id, sql in incremental_sql.items() if "_touched_rows_rpt_document_deliveries" in sql}
     assert any(".unique_rpt_document_deliveries_delivery_id" in unique_id for unique_id in scoped), scoped
     assert any(".not_null_rpt_document_deliveries_outcome" in unique_id for unique_id in scoped), scoped
+    lookup_check = next(
+        sql
+        for unique_id, sql in incremental_sql.items()
+        if unique_id.endswith(".assert_lookup_documents_by_account_match_job_documents")
+    )
+    assert (
+        "_touched_rows_rpt_job_documents" in lookup_check
+        and "_touched_rows_lookup_documents_by_account" in lookup_check
+    )
     assert not any("_touched_" in sql for sql in full_sql.values())
 
 
