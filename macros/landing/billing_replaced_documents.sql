@@ -1,6 +1,7 @@
 {#-
     Incremental builds of the document marts (fct_documents, rpt_job_documents,
-    rpt_document_deliveries) replace whole documents. Their pre-hooks, in incremental builds only:
+    rpt_document_deliveries) and of the account lookup (lookup_documents_by_account) replace whole
+    documents. Their pre-hooks, in incremental builds only:
       1. billing_record_replaced_documents(sql) writes raw._touched_rows_<model>: the documents
          whose rows this build computes again (`sql` selects their document_id);
       2. billing_delete_replaced_documents() deletes the stored rows of those documents, so that a
@@ -10,7 +11,37 @@
     same ones, unless the model is wrong). The data tests of an incremental build read the table to
     test only the rows of these documents (billing_test_scope).
     billing_drop_touched_keys (on-run-end) drops it with the raw._touched_* tables.
+    billing_document_model_config() is the config of every such model.
 -#}
+
+{#-
+    The config of a model that an incremental build replaces document by document: delete+insert
+    on document_id, built in full unless the build is incremental (billing_incremental_build).
+    `replaced` is a Jinja expression, rendered when the hooks run, giving the query of the
+    documents the build computes again: it adds the hooks above. Without it the model selects its
+    documents itself and has no hooks (int_documents_classified). `post_hook` adds post-hooks after
+    billing_record_written_documents(). Use: {{ config(billing_document_model_config(...)) }}.
+-#}
+{% macro billing_document_model_config(replaced=none, post_hook=[]) %}
+    {%- set model_config = {
+        'materialized': 'incremental',
+        'incremental_strategy': 'delete+insert',
+        'unique_key': 'document_id',
+        'on_schema_change': 'fail',
+        'full_refresh': not billing_incremental_build(),
+    } -%}
+    {%- if replaced is not none -%}
+        {%- do model_config.update({
+            'pre_hook': [
+                '{{ billing_record_replaced_documents(' ~ replaced ~ ') }}',
+                '{{ billing_delete_replaced_documents() }}',
+            ],
+            'post_hook': ['{{ billing_record_written_documents() }}'] + post_hook,
+        }) -%}
+    {%- endif -%}
+    {{ return(model_config) }}
+{% endmacro %}
+
 {% macro billing_record_replaced_documents(documents_sql) %}
     {%- if is_incremental() -%}
         create or replace table raw._touched_rows_{{ this.identifier }} as

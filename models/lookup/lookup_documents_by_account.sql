@@ -1,15 +1,6 @@
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='document_id',
-    on_schema_change='fail',
-    full_refresh=not billing_incremental_build(),
-    pre_hook=[
-        "{{ billing_record_replaced_documents('select document_id from raw._touched_rows_' ~ ref('rpt_job_documents').identifier) }}",
-        "{{ billing_delete_replaced_documents() }}",
-    ],
-    post_hook="{{ billing_record_written_documents() }}",
-) }}
+{{ config(billing_document_model_config(
+    replaced="'select document_id from raw._touched_rows_' ~ ref('rpt_job_documents').identifier",
+)) }}
 -- The documents of rpt_job_documents by customer account: which document numbers a customer account
 -- was billed, stored in account order so that the dashboard's lookup by customer account reads one
 -- block of this narrow table, then the documents by number, each in the one block of

@@ -1,10 +1,4 @@
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='document_id',
-    on_schema_change='fail',
-    full_refresh=not billing_incremental_build(),
-) }}
+{{ config(billing_document_model_config()) }}
 -- What billing_touched_documents() reads in incremental builds:
 -- depends_on: {{ ref('base_billing__documents') }} {{ ref('base_billing__document_pulls') }}
 -- depends_on: {{ ref('base_billing__customers') }} {{ source('landing_state', '_touched_customers') }}

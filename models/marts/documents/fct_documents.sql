@@ -1,15 +1,4 @@
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='document_id',
-    on_schema_change='fail',
-    full_refresh=not billing_incremental_build(),
-    pre_hook=[
-        "{{ billing_record_replaced_documents(fct_documents_replaced()) }}",
-        "{{ billing_delete_replaced_documents() }}",
-    ],
-    post_hook="{{ billing_record_written_documents() }}",
-) }}
+{{ config(billing_document_model_config(replaced="fct_documents_replaced()")) }}
 -- What billing_touched_documents() reads in incremental builds:
 -- depends_on: {{ ref('base_billing__documents') }} {{ ref('base_billing__document_pulls') }}
 -- depends_on: {{ ref('base_billing__customers') }} {{ source('landing_state', '_touched_customers') }}

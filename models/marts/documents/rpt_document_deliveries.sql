@@ -1,18 +1,9 @@
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='document_id',
-    on_schema_change='fail',
-    full_refresh=not billing_incremental_build(),
-    pre_hook=[
-        "{{ billing_record_replaced_documents(billing_documents_of_touched(['documents', 'deliveries'])) }}",
-        "{{ billing_delete_replaced_documents() }}",
-    ],
+{{ config(billing_document_model_config(
+    replaced="billing_documents_of_touched(['documents', 'deliveries'])",
     post_hook=[
-        "{{ billing_record_written_documents() }}",
         "{{ billing_store_in_order(['document_id', 'attempt_number'], billing_sort_slices(ref('stg_billing__deliveries'))) }}",
     ],
-) }}
+)) }}
 -- One row per delivery attempt of a document that passed R14: which document, job and client it
 -- belongs to, its channel, when it was attempted and sent, its outcome and its place among the
 -- document's attempts. The Job tracking page's search and job details show them.

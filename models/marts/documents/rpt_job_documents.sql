@@ -1,19 +1,10 @@
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='document_id',
-    on_schema_change='fail',
-    full_refresh=not billing_incremental_build(),
-    pre_hook=[
-        "{{ billing_record_replaced_documents(billing_documents_of_touched(
-            ['documents', 'deliveries', 'document_pulls', 'customers', 'jobs', 'batches', 'clients'])) }}",
-        "{{ billing_delete_replaced_documents() }}",
-    ],
+{{ config(billing_document_model_config(
+    replaced="billing_documents_of_touched(
+        ['documents', 'deliveries', 'document_pulls', 'customers', 'jobs', 'batches', 'clients'])",
     post_hook=[
-        "{{ billing_record_written_documents() }}",
         "{{ billing_store_in_order(['document_number', 'document_id'], billing_sort_slices(ref('int_documents_classified'))) }}",
     ],
-) }}
+)) }}
 -- One row per document that passed R14, as the Job tracking page lists and finds it: its job and
 -- batch, its customer, its routing as generated and as delivered (R1), its delivery attempts and
 -- the date it was mailed or sent, and the state the page filters on.
