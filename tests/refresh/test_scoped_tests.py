@@ -68,7 +68,6 @@ DAY_2_ROWS = {
     ],
 }  # fmt: skip
 
-#: The faults written into the copy of the project (the model's last statement is replaced).
 #: The lookup order of each mart (one sort below var billing_sort_slice_rows; kept by the faulty copies).
 _DELIVERIES_ORDER = (
     "\n{%- if billing_sort_slices(ref('stg_billing__deliveries')) == 1 %}\n"
@@ -78,16 +77,8 @@ _DOCUMENTS_ORDER = (
     "\n{%- if billing_sort_slices(ref('int_documents_classified')) == 1 %}\n"
     "    order by document_number, document_id\n{%- endif %}"
 )
-_LOOKUP_TAIL = """
-    client_id,
-    document_number,
-    document_id
-from {{ ref('rpt_job_documents') }}
-{%- if is_incremental() %}
-    where {{ billing_replaced_documents_filter() }}
-{%- else %}
-    order by customer_account_id, client_id, document_number, document_id
-{%- endif %}"""
+#: The faults written into the copy of the project: (correct, faulty), a fragment that stands once in
+#: the model (for the marts, their last statement) and what replaces it.
 FAULTY_MODELS = {
     "marts/documents/rpt_document_deliveries.sql": (
         "select * from numbered" + _DELIVERIES_ORDER,
@@ -104,9 +95,8 @@ select * replace ('DL101' as delivery_id) from numbered where delivery_id = 'DL1
         "select * from final\nwhere document_id != 'D301'" + _DOCUMENTS_ORDER,
     ),
     "lookup/lookup_documents_by_account.sql": (
-        "select\n    customer_account_id," + _LOOKUP_TAIL,
-        "select\n    case when document_id = 'D302' then 'A-WRONG' else customer_account_id end as customer_account_id,"
-        + _LOOKUP_TAIL,
+        "select\n    customer_account_id,\n",
+        "select\n    case when document_id = 'D302' then 'A-WRONG' else customer_account_id end as customer_account_id,\n",
     ),
 }
 
@@ -139,8 +129,8 @@ def _faulty_project(root: Path) -> Path:
     for name, (correct, faulty) in FAULTY_MODELS.items():
         path = project / "models" / name
         text = path.read_text()
-        assert text.rstrip().endswith(correct), f"{name} no longer ends as this test expects"
-        path.write_text(text.rstrip()[: -len(correct)] + faulty + "\n")
+        assert text.count(correct) == 1, f"{name} no longer reads as this test expects"
+        path.write_text(text.replace(correct, faulty))
     return project
 
 
