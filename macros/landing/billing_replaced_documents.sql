@@ -42,9 +42,14 @@
     {{ return(model_config) }}
 {% endmacro %}
 
+{#- raw._touched_rows_<identifier>: the documents an incremental build of that model replaced. -#}
+{% macro billing_replaced_documents_table(identifier) %}
+    {{ return('raw._touched_rows_' ~ identifier) }}
+{% endmacro %}
+
 {% macro billing_record_replaced_documents(documents_sql) %}
     {%- if is_incremental() -%}
-        create or replace table raw._touched_rows_{{ this.identifier }} as
+        create or replace table {{ billing_replaced_documents_table(this.identifier) }} as
         select distinct document_id from ({{ documents_sql }}) as replaced
         where document_id is not null
     {%- endif -%}
@@ -53,7 +58,7 @@
 {% macro billing_delete_replaced_documents() %}
     {%- if is_incremental() -%}
         delete from {{ this }}
-        where document_id in (select replaced.document_id from raw._touched_rows_{{ this.identifier }} as replaced)
+        where document_id in (select replaced.document_id from {{ billing_replaced_documents_table(this.identifier) }} as replaced)
     {%- endif -%}
 {% endmacro %}
 
@@ -69,15 +74,15 @@
         {%- if found | length != 1 -%}
             {{ exceptions.raise_compiler_error('the new rows of ' ~ this ~ ' (its __dbt_tmp table) are not found') }}
         {%- endif -%}
-        insert into raw._touched_rows_{{ this.identifier }}
+        insert into {{ billing_replaced_documents_table(this.identifier) }}
         select distinct written.document_id from temp.main."{{ found[0] }}" as written
-        where written.document_id not in (select replaced.document_id from raw._touched_rows_{{ this.identifier }} as replaced)
+        where written.document_id not in (select replaced.document_id from {{ billing_replaced_documents_table(this.identifier) }} as replaced)
     {%- endif -%}
 {% endmacro %}
 
 {#- The documents the model reads in an incremental build (a condition on its document_id). -#}
 {% macro billing_replaced_documents_filter(column='document_id') %}
-    {{ column }} in (select replaced.document_id from raw._touched_rows_{{ this.identifier }} as replaced)
+    {{ column }} in (select replaced.document_id from {{ billing_replaced_documents_table(this.identifier) }} as replaced)
 {% endmacro %}
 
 {#-

@@ -78,7 +78,7 @@
         {{ return(key ~ ' is null or ' ~ key ~ ' in (select ' ~ key ~ ' from ' ~ billing_base_relation(table)
             ~ ' where _group_key in (select _group_key from raw._touched_' ~ table ~ '))') }}
     {%- elif identifier in ['fct_documents', 'rpt_job_documents', 'rpt_document_deliveries', 'lookup_documents_by_account'] -%}
-        {{ return('document_id is null or document_id in (select document_id from raw._touched_rows_' ~ identifier ~ ')') }}
+        {{ return('document_id is null or document_id in (select document_id from ' ~ billing_replaced_documents_table(identifier) ~ ')') }}
     {%- endif -%}
     {{ return('') }}
 {% endmacro %}
@@ -107,7 +107,7 @@
         {{ return('select ' ~ key ~ ' from ' ~ billing_base_relation(table)
             ~ ' where _group_key in (select _group_key from raw._touched_' ~ table ~ ')') }}
     {%- elif parent == 'rpt_job_documents' -%}
-        {{ return('select document_id from raw._touched_rows_rpt_job_documents') }}
+        {{ return('select document_id from ' ~ billing_replaced_documents_table('rpt_job_documents')) }}
     {%- endif -%}
     {{ return(none) }}
 {% endmacro %}

@@ -1,5 +1,5 @@
 {{ config(billing_document_model_config(
-    replaced="'select document_id from raw._touched_rows_' ~ ref('rpt_job_documents').identifier",
+    replaced="'select document_id from ' ~ billing_replaced_documents_table(ref('rpt_job_documents').identifier)",
 )) }}
 -- The documents of rpt_job_documents by customer account: which document numbers a customer account
 -- was billed, stored in account order so that the dashboard's lookup by customer account reads one
